@@ -1,0 +1,28 @@
+"""The ``socialcredit`` command: a thin typer layer over library functions.
+
+Each area keeps its commands in a module of its own and registers them here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from socialcredit.cli import catalog, demo, ledger, rulebook
+
+app = typer.Typer(
+    name="socialcredit",
+    help="An open, auditable model of the social credit system. All subjects are synthetic.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+catalog.register(app)
+ledger.register(app)
+rulebook.register(app)
+demo.register(app)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

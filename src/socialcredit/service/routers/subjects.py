@@ -1,0 +1,96 @@
+"""``GET /v1/subjects/{id}`` and its explanation and records: a subject's file.
+
+Officers and admins read any file; a subject token reads only its own. Every read, and every
+refused attempt, is audited with the subject it concerned.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from starlette.concurrency import run_in_threadpool
+
+from socialcredit.engine.errors import UnknownSubject
+from socialcredit.service import views
+from socialcredit.service.auth import Context, FileReader, check_own_file, normalise_subject
+from socialcredit.service.errors import ApiError, error_responses
+from socialcredit.service.routers._common import On, evaluation_on
+from socialcredit.service.schemas import ExplanationOut, SubjectOut, SubjectRecordsOut
+
+router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
+
+SubjectId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="A subject id (resident number, unified social credit code, plate or dog licence).",
+    ),
+]
+_ERRORS = error_responses(401, 403, 404, 422)
+
+
+async def _open_file(ctx: Context, subject_id: str, action: str) -> tuple[str, dict[str, Any]]:
+    state, who = ctx.state, ctx.who
+    sid = normalise_subject(subject_id)
+    check_own_file(ctx, sid, action)
+    entry = await run_in_threadpool(state.ledger.subject, sid)
+    if entry is None:
+        state.audit.log(who, action, subject=sid, status=404)
+        raise ApiError(404, f"no subject {sid!r} in the registry", code="unknown_subject")
+    return sid, entry
+
+
+def _unknown(sid: str) -> ApiError:
+    return ApiError(
+        404, f"subject {sid!r} is not in this evaluation yet: try again in a moment", code="unknown_subject"
+    )
+
+
+@router.get("/{subject_id}", response_model=SubjectOut, responses=_ERRORS, summary="A subject's file")
+async def get_subject(subject_id: SubjectId, ctx: FileReader, on: On = None) -> dict[str, Any]:
+    """Profile, scores and grades, lists, measures in force and their outcomes, disclosure."""
+    state, who = ctx.state, ctx.who
+    sid, entry = await _open_file(ctx, subject_id, "read_subject")
+    ev = await evaluation_on(state, on)
+    try:
+        out = await run_in_threadpool(views.subject_file, state, ev, entry)
+    except UnknownSubject:
+        raise _unknown(sid) from None
+    state.audit.log(who, "read_subject", subject=sid)
+    return out
+
+
+@router.get(
+    "/{subject_id}/explanation",
+    response_model=ExplanationOut,
+    responses=_ERRORS,
+    summary="Why the file says what it says",
+)
+async def get_explanation(subject_id: SubjectId, ctx: FileReader, on: On = None) -> dict[str, Any]:
+    """Every point, list and measure with the record, rule and citation behind it."""
+    state, who = ctx.state, ctx.who
+    sid, _ = await _open_file(ctx, subject_id, "read_explanation")
+    ev = await evaluation_on(state, on)
+    try:
+        out = await run_in_threadpool(views.explanation, state, ev, sid)
+    except UnknownSubject:
+        raise _unknown(sid) from None
+    state.audit.log(who, "read_explanation", subject=sid)
+    return out
+
+
+@router.get(
+    "/{subject_id}/records",
+    response_model=SubjectRecordsOut,
+    responses=_ERRORS,
+    summary="Every record about a subject",
+)
+async def get_records(subject_id: SubjectId, ctx: FileReader) -> dict[str, Any]:
+    """The subject's records in ledger order, in canonical form (corrections included)."""
+    state, who = ctx.state, ctx.who
+    sid, _ = await _open_file(ctx, subject_id, "read_records")
+    records = await run_in_threadpool(state.ledger.records_of, sid)
+    state.audit.log(who, "read_records", subject=sid, detail={"records": len(records)})
+    return {"subject": sid, "records": records}

@@ -1,10 +1,10 @@
-"""The main job behind ``make run``: generate, ingest, verify, summarise."""
+"""The main job behind `make run`: generate the city, simulate, ledger, verify, summarise."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from socialcredit import ids
@@ -14,21 +14,22 @@ from socialcredit.ledger import open_ledger, verify
 from socialcredit.society import sample_society
 
 
-def test_demo_ingests_everything_valid_and_quarantines_one_reject_per_reason(tmp_path: Path) -> None:
+def test_demo_simulates_the_city_ledgers_it_and_quarantines_one_reject_per_reason(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(
-        app, ["demo", "--out", str(out), "--persons", "300", "--organisations", "20", "--records", "2000"]
-    )
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--size", "600", "--days", "30",
+                                      "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "intact" in result.output
+    records = pq.read_table(out / "records.parquet")
     with open_ledger(out / "ledger.db") as ledger:
-        assert ledger.records_table().num_rows == 2000
+        assert ledger.records_table().num_rows == records.num_rows > 0
+        assert ledger.counts()["subjects"] == pq.read_table(out / "subjects.parquet").num_rows
         reasons = sorted(r["reason"] for r in ledger.quarantine_rows())
         assert verify(ledger).ok
     # Every reject reason but `duplicate` (which is counted, not rejected) is demonstrated once.
     assert reasons == sorted(RECORD_REASONS)
-    lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 2000 and json.loads(lines[0])["id"]
+    assert (out / "summary.txt").read_text().count("\n") > 10
+    assert (out / "final" / "main.parquet").is_file()
 
 
 def test_sample_society_is_deterministic_and_uses_synthetic_identifiers() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from socialcredit.cli import catalog, demo, ledger, rulebook
+from socialcredit.cli import catalog, demo, engine, ledger, rulebook, service, simulate
 
 app = typer.Typer(
     name="socialcredit",
@@ -21,6 +21,9 @@ catalog.register(app)
 ledger.register(app)
 rulebook.register(app)
 demo.register(app)
+service.register(app)
+engine.register(app)
+simulate.register(app)
 
 
 def main() -> None:

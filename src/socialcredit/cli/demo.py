@@ -1,8 +1,14 @@
 """``socialcredit demo``: the main job behind ``make run``.
 
-Generates a synthetic registry and sample records, writes them as the files a department would
-send, imports and ingests them through validation into a fresh ledger, verifies the chain, and
-prints a summary. A handful of deliberately bad records show that rejects are kept with reasons.
+Generates the synthetic city (the ``city`` scenario: Rongcheng, 100,000 residents by default),
+simulates a year under the national framework and Rongcheng's points, writes the simulation's
+outputs (Parquet and a manifest), writes the registry and every record the year produced into a
+fresh SQLite ledger through its bulk path, ingests a file of deliberately bad records to show
+that rejects are quarantined with their reasons, verifies the hash chains, and prints a
+summary.
+
+Hooks for later issues: :func:`write_report` (the research report; a text summary for now) and
+:func:`serve_portal` (the portal; skipped with ``--no-serve``).
 """
 
 from __future__ import annotations
@@ -15,16 +21,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from socialcredit.cli._common import fail
+from socialcredit.cli._common import console, fail
 
-console = Console()
+CST = dt.timezone(dt.timedelta(hours=8))
 
 
 def bad_records(good: list[dict[str, Any]]) -> list[dict[str, Any] | str]:
-    """One bad line per reject reason, built from valid sample records (the demo shows them)."""
+    """One bad line per reject reason, built from valid records (the demo shows them)."""
     a, b = good[0], good[1]
     return [
         "{this is not json",
@@ -43,8 +48,17 @@ def bad_records(good: list[dict[str, Any]]) -> list[dict[str, Any] | str]:
 def _unknown_person() -> str:
     from socialcredit import ids
 
-    # An index far beyond the sample's persons: valid, but not in the registry.
-    return ids.generate_resident_id(2014, 10**9, region="Rongcheng")
+    # The last index of the generator: valid, but no synthetic resident ever gets it.
+    return ids.generate_resident_id(2014, ids.capacity("person", region="Rongcheng") - 1, region="Rongcheng")
+
+
+def _two_records(table: Any) -> list[dict[str, Any]]:
+    """The last two records of the run that are not bike-sharing ones (a bike-sharing source
+    would be authorised for them, and the `unauthorized_source` example must be refused)."""
+    import pyarrow.compute as pc
+
+    other = table.filter(pc.not_equal(table["category"], "bike.misuse"))
+    return other.slice(max(other.num_rows - 2, 0), 2).to_pylist()
 
 
 def _write_jsonl(path: Path, rows: list[Any]) -> None:
@@ -53,72 +67,89 @@ def _write_jsonl(path: Path, rows: list[Any]) -> None:
             fh.write((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n")
 
 
+def write_report(result: Any, out: Path, rows: list[tuple[str, str]]) -> Path:
+    """The research report hook: for now a text summary (``summary.txt``)."""
+    path = out / "summary.txt"
+    width = max(len(w) for w, _ in rows)
+    path.write_text("\n".join(f"{w:<{width}}  {v}" for w, v in rows) + "\n", "utf-8")
+    return path
+
+
+def serve_portal(db: Path, rulebooks: list[str], day: dt.date) -> None:
+    """The portal hook: the portal is a later issue; until then, say how to serve the API."""
+    books = " ".join(f"--rulebook {b}" for b in rulebooks)
+    console.print(f"Portal: not built yet. Serve the API: socialcredit serve --db {db} {books} "
+                  f"--today {day}")
+
+
 def demo(
-    out: Annotated[Path, typer.Option(help="Directory for the files and the ledger.")] = Path(
-        "runs/demo"
-    ),
-    persons: Annotated[int, typer.Option(min=10, help="Synthetic persons.")] = 10_000,
-    organisations: Annotated[int, typer.Option(min=1, help="Synthetic organisations.")] = 500,
-    records: Annotated[int, typer.Option(min=10, help="Sample credit records.")] = 50_000,
-    seed: Annotated[int, typer.Option(help="The one seed everything derives from.")] = 2014,
+    out: Annotated[Path, typer.Option(help="Directory for the outputs and the ledger.")] = Path("runs/demo"),
+    size: Annotated[int, typer.Option(min=50, help="Synthetic residents of the city.")] = 100_000,
+    days: Annotated[int, typer.Option(min=1, help="Days to simulate from 2018-01-01.")] = 365,
+    seed: Annotated[int | None, typer.Option(help="The one seed everything derives from "
+                                             "(default: the city scenario's).")] = None,
+    shards: Annotated[int, typer.Option(min=1, help="Shards (the results do not depend on it).")] = 1,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Do not serve the portal.")] = False,
 ) -> None:
-    """Generate a synthetic society, ingest it into a fresh ledger, verify it, summarise."""
-    from socialcredit.ingest import import_registry_files, ingest_files
+    """Generate the city, simulate a year, ledger and verify it, and summarise."""
+    from socialcredit.cli.simulate import progress_bar, summary_rows
+    from socialcredit.ingest import ingest_files
     from socialcredit.ledger import open_ledger, verify
-    from socialcredit.society import sample_society
+    from socialcredit.simulate import load_scenario
+    from socialcredit.simulate.runner import run_scenario
 
     started = time.perf_counter()
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    with console.status("Generating the synthetic society…"):
-        society = sample_society(
-            seed=seed, persons=persons, organisations=organisations, records=records
-        )
-    registry_path, records_path, bad_path = (
-        out / "registry.jsonl",
-        out / "records.jsonl",
-        out / "bad-records.jsonl",
-    )
-    _write_jsonl(registry_path, society.registry)
-    _write_jsonl(records_path, society.records)
-    _write_jsonl(bad_path, bad_records(society.records))
+    scenario = load_scenario("city", size=size, days=days, seed=seed)
+    bar, update = progress_bar()
+    with bar:
+        [result] = run_scenario(scenario, out, shards=shards, ledger=True, progress=update)
+    model = result.model
+    computed = time.perf_counter() - started
 
-    ledger = open_ledger(out / "ledger.db")
-    now = dt.datetime(2019, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    reg_report = import_registry_files(ledger, [registry_path], now=now)
-    rec_report = ingest_files(ledger, [records_path, bad_path], now=now, progress=True)
-    result = verify(ledger)
+    good = _two_records(model.records_table())
+    bad_path = out / "bad-records.jsonl"
+    _write_jsonl(bad_path, bad_records(good))
+    db = out / "ledger.db"
+    with open_ledger(db) as ledger:
+        rec_report = ingest_files(ledger, [bad_path], now=dt.datetime(2019, 1, 1, tzinfo=CST))
+        check = verify(ledger)
+        counts = ledger.counts()
     elapsed = time.perf_counter() - started
 
-    table = Table(title=f"socialcredit demo — {out}", show_header=False)
+    rows = summary_rows(result)
+    rows += [
+        ("ledger: registry lines", f"{counts['registry_changes']:,}"),
+        ("ledger: records", f"{counts['records']:,}"),
+        ("ledger: rejected on purpose (quarantined)", f"{rec_report.rejected:,}"),
+        ("ledger verified", "intact" if check.ok else f"BROKEN: {check.message}"),
+        ("seconds: computing (generate, simulate, ledger)", f"{computed:.1f}"),
+        ("seconds: total", f"{elapsed:.1f}"),
+    ]
+    table = Table(title=f"socialcredit demo — {size:,} residents of Rongcheng, {days} days — {out}",
+                  show_header=False)
     table.add_column("what")
-    table.add_column("count", justify="right")
-    kinds: dict[str, int] = {}
-    for s in society.subjects:
-        kinds[s["kind"]] = kinds.get(s["kind"], 0) + 1
-    for kind, n in sorted(kinds.items()):
-        table.add_row(f"subjects: {kind}", f"{n:,}")
-    table.add_row("relations", f"{len(society.relations):,}")
-    table.add_row("registry lines imported", f"{reg_report.accepted:,}")
-    table.add_row("records accepted", f"{rec_report.accepted:,}")
-    table.add_row("records duplicate", f"{rec_report.duplicates:,}")
-    table.add_row("records rejected (kept in quarantine)", f"{rec_report.rejected:,}")
-    table.add_row("ledger verified", "intact" if result.ok else f"BROKEN: {result.message}")
-    table.add_row("seconds", f"{elapsed:.1f}")
+    table.add_column("value", justify="right")
+    for what, value in rows:
+        table.add_row(what, value)
     console.print(table)
-
     reasons = Table(title="Rejected on purpose: one bad record per reason")
     for col in ("line", "id", "reason", "message"):
         reasons.add_column(col)
     for r in rec_report.rejects:
         reasons.add_row(str(r.line), str(r.id), r.reason, r.message)
     console.print(reasons)
+    report = write_report(result, out, rows)
+    end = scenario.end.isoformat()
     console.print(
-        f"Files: {registry_path}, {records_path}, {bad_path}; ledger: {out / 'ledger.db'}\n"
-        f"Next: socialcredit verify --db {out / 'ledger.db'}"
-    )
-    if not result.ok:
+        f"Outputs: {out}/daily.parquet, final/, records.parquet, subjects.parquet, manifest.json; "
+        f"summary: {report}\n"
+        f"Next: socialcredit score --db {db} --rulebook national --rulebook rongcheng --as-of {end}")
+    if not no_serve:
+        serve_portal(db, model.regimes["main"], scenario.end)
+    if not check.ok:
         fail("the ledger did not verify", code=1)
 
 

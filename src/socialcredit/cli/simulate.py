@@ -1,0 +1,114 @@
+"""``socialcredit simulate SCENARIO --out DIR``: run a scenario and write its outputs.
+
+A thin layer over :func:`socialcredit.simulate.runner.run_scenario`; ``--list`` lists the
+built-in scenarios. See docs/simulate.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from socialcredit.cli._common import console, fail, print_json, print_table
+from socialcredit.errors import SocialCreditError
+
+
+def progress_bar() -> tuple[Any, Any]:
+    """A rich progress bar and a ``progress(label, done, total)`` callback driving it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("days"), TimeElapsedColumn(), console=console, transient=True)
+    tasks: dict[str, Any] = {}
+
+    def update(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = bar.add_task(label, total=total)
+        bar.update(tasks[label], completed=done, total=total)
+
+    return bar, update
+
+
+def summary_rows(result: Any) -> list[tuple[str, str]]:
+    """The lines of a run's text summary (what, value)."""
+    m, man = result.model, result.manifest
+    rows = [(f"subjects: {k}", f"{n:,}") for k, n in man["population"].items()]
+    rows.append(("records (incl. history)", f"{man['records']:,}"))
+    for regime, ev in m.evaluations.items():
+        for (rb, lst), n in sorted(ev.list_sizes().items()):
+            if n:
+                rows.append((f"{regime}: on list {rb}:{lst}", f"{n:,}"))
+        for (rb, model), dist in sorted(ev.grade_distribution().items()):
+            shown = ", ".join(f"{g} {c:,}" for g, c in dist.items() if c)
+            if shown:
+                rows.append((f"{regime}: grades {rb}/{model}", shown))
+        refused = {}
+        for a in m.actions:
+            n = m.datacollector.total("refused", a, regime)
+            if n:
+                refused[a] = n
+        for a, n in sorted(refused.items(), key=lambda x: -x[1]):
+            tried = m.datacollector.total("attempts", a) + m.datacollector.total("retries", a, regime)
+            rows.append((f"{regime}: refused {a}", f"{n:,} of {tried:,} attempts"))
+    for c in man["comparisons"]:
+        rows.append((f"compare {c['key']} ({c['reading'][:48]}…)",
+                     f"{c['scaled']:,} simulated vs {c['reported']:,.0f} reported (x{c['ratio']:.2f})"))
+    t = man["run"]["timings"]
+    rows.append(("agent-days per second (loop)", f"{man['run']['agent_days_per_second']:,.0f}"))
+    loop = sum(t[k] for k in ("behaviour", "engine", "decisions", "reporters"))
+    rows.append(("seconds: population, loop, outputs",
+                 f"{t['population']:.1f}, {loop:.1f}, {t.get('outputs', 0):.1f}"))
+    return rows
+
+
+def simulate(
+    scenario: Annotated[str | None, typer.Argument(help="A built-in scenario name or a YAML file.",
+                                                   show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory for the outputs.", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    replicates: Annotated[int | None, typer.Option(min=1, help="Runs with seeds seed, seed+1, ...")] = None,
+    size: Annotated[int | None, typer.Option(min=1, help="Override the number of residents.")] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Override the number of days.")] = None,
+    shards: Annotated[int | None, typer.Option(min=1, help="Shards (results do not depend on it).")] = None,
+    ledger: Annotated[bool, typer.Option("--ledger", help="Also write ledger.db (registry and "
+                                         "records).")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List the built-in scenarios and exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifests as JSON.")] = False,
+) -> None:
+    """Run a scenario: a synthetic population living under rulebooks, day by day."""
+    from socialcredit.simulate import builtin_scenarios, load_scenario
+    from socialcredit.simulate.runner import run_scenario
+
+    if list_:
+        rows = [(name, load_scenario(name).title) for name in builtin_scenarios()]
+        if as_json:
+            print_json([{"name": n, "title": t} for n, t in rows])
+        else:
+            print_table("Built-in scenarios", ["name", "title"], rows)
+        return
+    if scenario is None or out is None:
+        fail("give a SCENARIO and --out DIR (or --list to see the built-in scenarios)")
+        return
+    try:
+        sc = load_scenario(scenario, seed=seed, size=size, days=days)
+        if replicates is not None:
+            sc = sc.model_copy(update={"replicates": replicates, "seeds": None})
+        bar, update = progress_bar()
+        with bar:
+            results = run_scenario(sc, out, shards=shards, ledger=ledger, progress=update)
+    except SocialCreditError as exc:
+        fail(str(exc).splitlines()[0])
+        return
+    if as_json:
+        print_json([r.manifest for r in results])
+        return
+    for r in results:
+        print_table(f"{sc.name} — seed {r.run.seed} — {r.out}", ["what", "value"], summary_rows(r))
+        if r.ledger:
+            console.print(f"ledger: {r.out / 'ledger.db'} ({r.ledger['records']:,} records)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate)

@@ -1,0 +1,76 @@
+"""Write a run into a ledger from a second process, while the run goes on.
+
+The registry is known before the first day and a day's records are final once drawn, so a
+child process can append the registry and then the records, chunk by chunk, through the
+ledger's bulk paths (``Ledger.append_registry``, ``Ledger.append_records``) while the main
+process simulates the next days. On a two-core machine this hides most of the cost of the
+ledger. The ledger's one-writer rule holds: only the child writes.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from socialcredit.registry import Registry
+    >>> reg = Registry.from_lines([{"id": "A", "kind": "person", "name": "A"}])
+    >>> w = LedgerWriter(pathlib.Path(tempfile.mkdtemp()) / "l.db", reg)
+    >>> w.close()["registry_lines"]
+    1
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from socialcredit.errors import LedgerError
+from socialcredit.registry import Registry
+
+__all__ = ["LedgerWriter"]
+
+
+def _lines(table: pa.Table) -> list[dict[str, Any]]:
+    out = []
+    for batch in table.to_batches(50_000):
+        for row in batch.to_pylist():
+            out.append({k: v for k, v in row.items() if v is not None})
+    return out
+
+
+def _child(db: str, subjects: pa.Table, relations: pa.Table, inbox: Any, outbox: Any) -> None:
+    from socialcredit.ledger import open_ledger
+
+    try:
+        with open_ledger(Path(db)) as ledger:
+            appended = ledger.append_registry(_lines(subjects) + _lines(relations))
+            records = 0
+            while (table := inbox.get()) is not None:
+                records += ledger.append_records(table).accepted
+        outbox.put({"registry_lines": int(sum(appended)), "records": records})
+    except Exception as exc:  # reported to the parent, which raises
+        outbox.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+class LedgerWriter:
+    """A child process appending a registry, then record tables, to the ledger at ``db``."""
+
+    def __init__(self, db: Path, registry: Registry) -> None:
+        ctx = mp.get_context("spawn")
+        self._inbox, self._outbox = ctx.Queue(maxsize=8), ctx.Queue()
+        self._proc = ctx.Process(target=_child, args=(str(db), registry.subjects, registry.relations,
+                                                      self._inbox, self._outbox), daemon=True)
+        self._proc.start()
+
+    def append(self, records: pa.Table) -> None:
+        """Queue records (in ledger order) for appending."""
+        if records.num_rows:
+            self._inbox.put(records)
+
+    def close(self) -> dict[str, int]:
+        """Wait for everything queued to be written; the counts appended."""
+        self._inbox.put(None)
+        result = self._outbox.get()
+        self._proc.join()
+        if "error" in result:
+            raise LedgerError(f"writing the ledger failed: {result['error']}")
+        return result

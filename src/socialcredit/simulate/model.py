@@ -1,0 +1,315 @@
+"""The time loop: a population living under rulebooks, day by day (Mesa's model habits).
+
+:class:`SocialCreditModel` owns the population, one behaviour model per shard, one engine per
+regime (a set of rulebooks evaluated side by side), the records so far and the data collector.
+Each :meth:`~SocialCreditModel.step` is one day:
+
+1. interventions of the day (rulebooks added or removed, rates rescaled, coverage changed);
+2. every shard draws the day's events and attempts (:meth:`BehaviourModel.draw`) and applies
+   the effects of its recorded events (enforcement cases opened or closed);
+3. the records are merged in canonical order and appended (ledger order);
+4. on evaluation days (every ``evaluate_every`` days, and the last day) each regime's engine
+   evaluates all records and the registry as of that day — lists and grades are *published*;
+5. every attempt is decided on the latest published state of each regime (``decide_many``);
+   a refused attempt may be retried the same day (each retry is another refusal);
+6. the reporters are collected.
+
+Example:
+    >>> from socialcredit.simulate.scenario import load_scenario
+    >>> m = SocialCreditModel(load_scenario("classroom", size=300, days=20))
+    >>> m.run()
+    >>> m.steps, len(m.store) > 0
+    (20, True)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from socialcredit.engine import Engine, relations_from_registry, subjects_from_registry
+from socialcredit.regions import jurisdiction, jurisdictions
+from socialcredit.simulate.datacollector import DataCollector
+from socialcredit.simulate.reporters import REPORTERS, standing
+from socialcredit.simulate.scenario import Scenario, ScenarioError
+from socialcredit.simulate.store import RecordStore, canonical_order, day_number
+from socialcredit.society import rng
+from socialcredit.society.behaviour import KINDS, BehaviourModel, coverage_table, draw_values, event_ids
+from socialcredit.society.parameters import load_parameters, with_overrides
+from socialcredit.society.population import PopulationSpec, generate_population, shard_blocks
+from socialcredit.society.rates import load_behaviour
+
+__all__ = ["SocialCreditModel"]
+
+OUTCOME_CODES = {"allowed": 0, "rewarded": 1, "restricted": 2, "denied": 3}
+
+
+def population_spec(scenario: Scenario) -> PopulationSpec:
+    """The population a scenario asks for."""
+    regions = scenario.population.regions
+    if list(regions) == ["all"]:
+        pairs = tuple((j.code, float(regions["all"])) for j in jurisdictions())
+    else:
+        pairs = tuple((jurisdiction(name).code, float(w)) for name, w in regions.items())
+    params = with_overrides(load_parameters("population"), scenario.population.parameters,
+                            where=f"scenario {scenario.name}")
+    return PopulationSpec(seed=scenario.seed, size=scenario.size, regions=pairs, start=scenario.start,
+                          block_size=scenario.population.block_size, params=params)
+
+
+class SocialCreditModel:
+    """One run of a scenario (see the module docstring).
+
+    Args:
+        scenario: the validated scenario (its ``seed`` is the run's seed).
+        shards: how many shards to split the population into (default: the scenario's); the
+            results do not depend on it.
+    """
+
+    def __init__(self, scenario: Scenario, *, shards: int | None = None) -> None:
+        self.timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        self.scenario, self.seed = scenario, scenario.seed
+        self.n_shards = shards or scenario.shards
+        self.spec = population_spec(scenario)
+        self.population = generate_population(self.spec, shards=self.n_shards)
+        self.registry = self.population.registry()
+        self.subjects = subjects_from_registry(self.registry)
+        self.relations = relations_from_registry(self.registry, self.subjects)
+        self.timings["population"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self.behaviour = load_behaviour()
+        self.region_codes = [int(c) for c, _ in self.spec.regions]
+        self._coverage_overrides = dict(scenario.behaviour.coverage)
+        self._scale = dict(scenario.behaviour.scale)
+        cov = coverage_table(self.behaviour, self.region_codes, self._coverage_overrides)
+        self.shards = [BehaviourModel(self.population, self.behaviour, seed=self.seed, coverage=cov,
+                                      blocks=blocks, scale=self._scale, with_governments=i == 0)
+                       for i, blocks in enumerate(shard_blocks(self.spec.n_blocks, self.n_shards))]
+        self.actions = self.shards[0].actions
+        self.retry = np.array([self.behaviour.spec(a).retry for a in self.actions])
+        self.regimes = {name: list(books) for name, books in scenario.regimes.items()}
+        self.engines = {name: Engine(books) for name, books in self.regimes.items()}
+        self.store = RecordStore()
+        self.history()
+        self.timings["setup"] = time.perf_counter() - t0
+        for phase in ("behaviour", "engine", "decisions", "reporters"):
+            self.timings[phase] = 0.0
+        self.steps = 0
+        self.running = True
+        self.start_day = day_number(scenario.start)
+        self.evaluations: dict[str, Any] = dict.fromkeys(self.regimes)
+        self.evaluated_today = False
+        self._force_evaluation = False
+        self.today: dict[str, Any] = {}
+        names = scenario.outputs.reporters or list(REPORTERS)
+        unknown = sorted(set(names) - set(REPORTERS))
+        if unknown:
+            raise ScenarioError(f"unknown reporters {', '.join(unknown)}: use {', '.join(REPORTERS)}")
+        self.datacollector = DataCollector({n: REPORTERS[n] for n in names})
+        self.trajectory_codes = self._trajectory_sample(scenario.outputs.trajectories)
+        self.trajectories: list[dict[str, Any]] = []
+
+    # -- properties ----------------------------------------------------------------------------
+    @property
+    def day(self) -> int:
+        """The current day (days since 1970)."""
+        return self.start_day + self.steps
+
+    @property
+    def date(self) -> dt.date:
+        return self.scenario.start + dt.timedelta(days=self.steps)
+
+    # -- history ---------------------------------------------------------------------------------
+    def history(self) -> None:
+        """Records dated before the start (the scenario's ``history``), in ledger order."""
+        parts = []
+        for e, h in enumerate(self.scenario.history):
+            if h.category not in self.shards[0].categories:
+                raise ScenarioError(f"history: unknown category {h.category!r}")
+            weights = [b.weights(h.kind, h.category) for b in self.shards]
+            total = sum(int(w.sum()) for w in weights)
+            count = sum(int((w > 0).sum()) for w in weights)
+            if not total:
+                continue
+            lo, hi = day_number(h.window[0]), day_number(h.window[1])
+            cat = self.shards[0].categories.index(h.category)
+            for s, (b, w) in enumerate(zip(self.shards, weights, strict=True)):
+                g = b.groups[h.kind]
+                key = rng.key(self.seed, "history", e)
+                p = h.share * w.astype(float) * count / total
+                chosen = np.flatnonzero(rng.uniform(key, g.keys, 0) < p)
+                if not len(chosen):
+                    continue
+                keys = g.keys[chosen]
+                day = lo + np.floor(rng.uniform(key, keys, 1) * (hi - lo + 1)).astype(np.int64)
+                srcs = b.cat_sources[cat]
+                recs = {
+                    "subject": g.codes[chosen], "category": np.full(len(chosen), cat, np.int16),
+                    "source": srcs[np.minimum((rng.uniform(key, keys, 2) * len(srcs)).astype(int),
+                                              len(srcs) - 1)].astype(np.int16),
+                    "second": (7 * 3600 + rng.uniform(key, keys, 3) * 15 * 3600).astype(np.int32),
+                    "value": draw_values(b.values, np.full(len(chosen), cat), key,
+                                         keys.astype(np.uint64) * np.uint64(8) + np.uint64(4)),
+                    "kind": np.full(len(chosen), KINDS.index(h.kind), np.int8), "block": keys,
+                    "k": np.full(len(chosen), e, np.int64), "member": chosen, "day": day,
+                    "shard": np.full(len(chosen), s),
+                }
+                parts.append(recs)
+        if not parts:
+            return
+        recs = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+        order = np.lexsort((recs["k"], recs["category"], recs["block"], recs["kind"], recs["second"],
+                            recs["day"]))
+        recs = {c: v[order] for c, v in recs.items()}
+        self.store.append(recs, recs["day"], history=True)
+        for s, b in enumerate(self.shards):
+            mine = recs["shard"] == s
+            b.apply({c: v[mine] for c, v in recs.items()})
+
+    # -- the day ---------------------------------------------------------------------------------
+    def step(self) -> None:
+        """One day (see the module docstring)."""
+        sc, day = self.scenario, self.day
+        self._interventions()
+        t0 = time.perf_counter()
+        draws = [b.draw(day) for b in self.shards]
+        for b, d in zip(self.shards, draws, strict=True):
+            b.apply(d.records)
+        recs = {c: np.concatenate([d.records[c] for d in draws]) for c in draws[0].records}
+        order = canonical_order(recs)
+        first = len(self.store)
+        self.store.append({c: v[order] for c, v in recs.items()}, day)
+        atts = {c: np.concatenate([d.attempts[c] for d in draws]) for c in draws[0].attempts}
+        self.today = {"events": sum(d.events for d in draws), "first_record": first,
+                      "attempts": np.bincount(atts["action"], minlength=len(self.actions))}
+        t1 = time.perf_counter()
+        self.timings["behaviour"] += t1 - t0
+        last = self.steps == sc.days - 1
+        self.evaluated_today = self.steps % sc.evaluate_every == 0 or last or self._force_evaluation
+        self._force_evaluation = False
+        if self.evaluated_today:
+            arrays = self.store.arrays()
+            for name, engine in self.engines.items():
+                self.evaluations[name] = engine.bind(arrays, (self.subjects, self.relations)).evaluate(day)
+        t2 = time.perf_counter()
+        self.timings["engine"] += t2 - t1
+        self.today["outcomes"] = {name: self._decide(ev, atts, day)
+                                  for name, ev in self.evaluations.items()}
+        t3 = time.perf_counter()
+        self.timings["decisions"] += t3 - t2
+        self.datacollector.collect(self)
+        if self.evaluated_today and self.trajectory_codes is not None and len(self.trajectory_codes):
+            self._record_trajectories()
+        self.timings["reporters"] += time.perf_counter() - t3
+        self.steps += 1
+        self.running = self.steps < sc.days
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Step until the last day; ``progress(done, total)`` after each day."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(self.steps, self.scenario.days)
+
+    def _decide(self, ev: Any, atts: dict[str, np.ndarray], day: int) -> dict[str, np.ndarray]:
+        """Outcome counts per action (allowed, rewarded, restricted, denied) and retries."""
+        n_act = len(self.actions)
+        counts = np.zeros((n_act, 4), np.int64)
+        retries = np.zeros(n_act, np.int64)
+        if not len(atts["action"]):
+            return {"counts": counts, "retries": retries}
+        cols = np.array([ev.action_column(a) for a in self.actions], np.int64)
+        out = ev.decide_many(atts["subject"], cols[atts["action"]]).astype(np.int64)
+        np.add.at(counts, (atts["action"], out), 1)
+        denied = np.flatnonzero((out == OUTCOME_CODES["denied"]) & (self.retry[atts["action"]] > 0))
+        if len(denied):
+            a = atts["action"][denied]
+            eid = event_ids(atts["block"][denied], a, atts["k"][denied])
+            u = rng.uniform(rng.key(self.seed, "retry", day), atts["kind"][denied], eid)
+            r = np.floor(np.log1p(-u) / np.log(self.retry[a])).astype(np.int64)
+            retries = np.bincount(a, weights=r, minlength=n_act).astype(np.int64)
+        return {"counts": counts, "retries": retries}
+
+    # -- interventions -----------------------------------------------------------------------------
+    def _interventions(self) -> None:
+        for iv in self.scenario.interventions:
+            if iv.day != self.steps:
+                continue
+            for name in [iv.regime] if iv.regime else list(self.regimes):
+                books = [b for b in self.regimes[name] if b not in iv.remove_rulebooks]
+                books += [b for b in iv.add_rulebooks if b not in books]
+                if books != self.regimes[name]:
+                    if not books:
+                        raise ScenarioError(f"intervention {iv.label!r} leaves regime {name} "
+                                            "without rulebooks")
+                    self.regimes[name] = books
+                    self.engines[name] = Engine(books)
+                    self._force_evaluation = True
+            if iv.scale:
+                self._scale.update(iv.scale)
+                for b in self.shards:
+                    b.set_scale(self._scale)
+            if iv.coverage:
+                for where, chans in iv.coverage.items():
+                    self._coverage_overrides.setdefault(where, {}).update(chans)
+                cov = coverage_table(self.behaviour, self.region_codes, self._coverage_overrides)
+                for b in self.shards:
+                    b.set_coverage(cov)
+
+    # -- trajectories ----------------------------------------------------------------------------
+    def _trajectory_sample(self, n: int) -> np.ndarray | None:
+        if not n:
+            return None
+        idx = self.population.persons["index"]
+        u = rng.uniform(rng.key(self.seed, "trajectories"), idx)
+        return np.sort(self.population.codes("person", idx[np.argsort(u, kind="stable")[:n]]))
+
+    def _record_trajectories(self) -> None:
+        codes = self.trajectory_codes
+        for name, ev in self.evaluations.items():
+            score, grade, model, lists = standing(ev, codes)
+            for i, c in enumerate(codes.tolist()):
+                self.trajectories.append({
+                    "day": self.steps, "date": self.date, "regime": name,
+                    "subject": self.subjects.ids[c].as_py(), "score": score[i], "grade": grade[i],
+                    "score_model": model[i], "lists": lists[i]})
+
+    def trajectory_table(self) -> pa.Table:
+        schema = pa.schema([("day", pa.int32()), ("date", pa.date32()), ("regime", pa.string()),
+                            ("subject", pa.string()), ("score", pa.float64()), ("grade", pa.string()),
+                            ("score_model", pa.string()), ("lists", pa.string())])
+        return pa.Table.from_pylist(self.trajectories, schema=schema)
+
+    # -- results ---------------------------------------------------------------------------------
+    def records_table(self, start: int = 0, stop: int | None = None) -> pa.Table:
+        """The run's records (positions ``start..stop``) in the record contract, in ledger
+        order (see :meth:`RecordStore.table` for the ids)."""
+        return self.store.table(self.subjects.ids, prefix=f"{self.scenario.name}-{self.seed}",
+                                start=start, stop=stop)
+
+    def agent_days_per_second(self) -> float:
+        """Residents x days over the time of the loop (behaviour, engine, decisions, reporters)."""
+        loop = sum(self.timings.get(k, 0.0) for k in ("behaviour", "engine", "decisions", "reporters"))
+        return round(self.scenario.size * self.steps / loop) if loop else 0.0
+
+    def final_state(self) -> dict[str, pa.Table]:
+        """Each regime's per-subject state on the last day (the engine's ``to_table``)."""
+        return {name: ev.to_table() for name, ev in self.evaluations.items()}
+
+    def comparisons(self) -> list[dict[str, Any]]:
+        """The scenario's ``compare`` entries with this run's figure scaled to their population."""
+        out = []
+        for c in self.scenario.compare:
+            regime = next(iter(self.regimes))
+            total = self.datacollector.total(c.reporter, c.key, regime)
+            scaled = total * c.population / self.scenario.size * 365 / self.scenario.days
+            out.append({"reporter": c.reporter, "key": c.key, "regime": regime, "simulated": total,
+                        "scaled": round(scaled), "reported": c.reported, "ratio": scaled / c.reported,
+                        "reading": c.reading, "source": c.source})
+        return out

@@ -1,0 +1,165 @@
+"""A run's outputs: Parquet tables and a manifest, and the ledger the run's records go into.
+
+Files of a run directory:
+
+* ``daily.parquet`` — the named daily reporters (:mod:`socialcredit.simulate.reporters`);
+* ``final/<regime>.parquet`` — each regime's per-subject state on the last day, exactly what
+  ``socialcredit score --out`` writes for the same records and registry;
+* ``trajectories.parquet`` — score, grade and lists of a sample of persons on evaluation days;
+* ``records.parquet`` — every record the run produced, in the record contract and ledger order;
+* ``subjects.parquet`` — the population: every subject with its attributes;
+* ``manifest.json`` — scenario, seed, package versions, rulebook hashes, output hashes,
+  comparisons with reported figures, and (under ``run``) shards and timings: everything in it
+  but ``run`` is the same for the same scenario and seed.
+
+Parquet files are written without statistics timestamps or other run-dependent metadata, so
+the same scenario and seed give byte-identical files on any number of shards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from socialcredit.simulate.model import SocialCreditModel
+from socialcredit.society.population import _GROUP_OF, COMMUTES, GROUPS
+
+__all__ = ["rulebook_hash", "subjects_table", "write_ledger", "write_outputs"]
+
+
+def _write(table: pa.Table, path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = table.combine_chunks().replace_schema_metadata(None)
+    pq.write_table(table, path, compression="zstd", write_statistics=True, row_group_size=1 << 20)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def rulebook_hash(rulebook: Any) -> str:
+    """SHA-256 over the files of a loaded rulebook and every file it extends, in order."""
+    h = hashlib.sha256()
+    node = rulebook
+    while node is not None:
+        h.update(Path(node.path).read_bytes())
+        node = node.parent
+    return h.hexdigest()
+
+
+def subjects_table(model: SocialCreditModel) -> pa.Table:
+    """Every subject with its attributes (person columns are null for other kinds;
+    ``linked_person`` is a vehicle's or dog's owner, an organisation's legal representative)."""
+    pop, reg = model.population, model.registry.subjects
+    p = pop.persons
+    n, n_p = reg.num_rows, pop.count("person")
+    ids = reg["id"].combine_chunks()
+    not_person = np.arange(n) >= n_p
+
+    def person_col(values: np.ndarray, typ: pa.DataType) -> pa.Array:
+        full = np.empty(n, dtype=values.dtype)
+        full[:n_p] = values
+        if values.dtype != object:
+            full[n_p:] = 0
+        return pa.array(full, typ, mask=not_person)
+
+    def names(codes: np.ndarray) -> np.ndarray:
+        return ids.take(pa.array(np.maximum(codes, 0))).to_numpy(zero_copy_only=False)
+
+    off = pop.offsets()
+    linked = np.full(n, -1, np.int64)
+    linked[off["vehicle"]:off["dog"]] = pop.codes("person", pop.vehicles["owner"])
+    linked[off["dog"]:off["total"]] = pop.codes("person", pop.dogs["owner"])
+    rep = pop.organisations["rep"]
+    linked[off["organisation"]:off["government"]] = np.where(
+        rep >= 0, pop.codes("person", np.maximum(rep, 0)), -1)
+    index = np.concatenate([p["index"], pop.organisations["index"], pop.governments["index"],
+                            pop.vehicles["index"], pop.dogs["index"]])
+    return pa.table({
+        "subject": ids, "kind": reg["kind"], "region": reg["region"], "profession": reg["profession"],
+        "index": pa.array(index),
+        "birth_date": person_col(p["birth"].astype(np.int32), pa.int32()).cast(pa.date32()),
+        "age": person_col(p["age"], pa.int16()),
+        "sex": person_col(np.where(p["male"], "male", "female").astype(object), pa.string()),
+        "group": person_col(np.array(GROUPS, object)[_GROUP_OF[p["occupation"]]], pa.string()),
+        "income_band": person_col((p["income"] + 1).astype(np.int8), pa.int8()),
+        "commute": person_col(np.array(COMMUTES, object)[p["commute"]], pa.string()),
+        "propensity": person_col(p["propensity"], pa.int8()),
+        "household": person_col(names(pop.codes("person", p["household"])).astype(object), pa.string()),
+        "linked_person": pa.array(names(linked).astype(object), pa.string(), mask=linked < 0),
+    })
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("socialcredit", "numpy", "pyarrow", "pydantic"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def write_outputs(model: SocialCreditModel, out: Path, *, values: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """Write the run's files under ``out`` (see the module docstring); returns the manifest."""
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    sc = model.scenario
+    files: dict[str, str] = {"daily.parquet": _write(model.datacollector.table(), out / "daily.parquet")}
+    if sc.outputs.final_state:
+        for regime, table in model.final_state().items():
+            files[f"final/{regime}.parquet"] = _write(table, out / "final" / f"{regime}.parquet")
+    if sc.outputs.trajectories:
+        files["trajectories.parquet"] = _write(model.trajectory_table(), out / "trajectories.parquet")
+    if sc.outputs.records:
+        files["records.parquet"] = _write(model.records_table(), out / "records.parquet")
+    if sc.outputs.subjects:
+        files["subjects.parquet"] = _write(subjects_table(model), out / "subjects.parquet")
+    engines = {name: {rb.id: rulebook_hash(rb) for rb in eng.rulebooks}
+               for name, eng in model.engines.items()}
+    model.timings["outputs"] = time.perf_counter() - t0
+    manifest = {
+        "scenario": sc.model_dump(mode="json", exclude={"shards"}),
+        "seed": model.seed,
+        "sweep_values": values or {},
+        "population": {k: model.population.count(k) for k in
+                       ("person", "organisation", "government", "vehicle", "dog")}
+        | {"relations": int(model.registry.relations.num_rows)},
+        "records": len(model.store),
+        "regimes": model.regimes,
+        "rulebooks": engines,
+        "versions": _versions(),
+        "files": files,
+        "comparisons": model.comparisons(),
+        "run": {"shards": len(model.shards), "timings": {k: round(v, 3) for k, v in model.timings.items()},
+                "agent_days_per_second": model.agent_days_per_second()},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", "utf-8")
+    return manifest
+
+
+def write_ledger(model: SocialCreditModel, db: Path, *, progress: Any = None) -> dict[str, int]:
+    """Write the run's registry and records into a ledger through its bulk paths; returns the
+    counts appended."""
+    from socialcredit.ledger import open_ledger
+
+    t0 = time.perf_counter()
+    with open_ledger(db) as ledger:
+        lines = list(model.population.registry_lines(model.registry))
+        appended = ledger.append_registry(lines)
+        table = model.records_table()
+        accepted = 0
+        step = 100_000
+        for start in range(0, table.num_rows, step):
+            accepted += ledger.append_records(table.slice(start, step)).accepted
+            if progress is not None:
+                progress(min(start + step, table.num_rows), table.num_rows)
+    model.timings["ledger"] = time.perf_counter() - t0
+    return {"registry_lines": int(sum(appended)), "records": accepted}

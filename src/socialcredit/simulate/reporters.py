@@ -1,0 +1,117 @@
+"""The named daily reporters of :class:`~socialcredit.simulate.model.SocialCreditModel`.
+
+=============  ========  ===============================================================
+reporter       regime    key and value
+=============  ========  ===============================================================
+events         (none)    category: events that happened (seen or not)
+records        (none)    category: events recorded (detected), i.e. ledger records
+attempts       (none)    action: first attempts
+allowed        each      action: attempts allowed
+rewarded       each      action: attempts granted a perk
+restricted     each      action: attempts allowed with restrictions
+denied         each      action: first attempts refused
+retries        each      action: refused attempts tried again the same day (refused again)
+refused        each      action: ``denied + retries``, the figure the press reports
+list_size      each      ``rulebook:list``: subjects on the list (evaluation days)
+grade          each      ``rulebook/model:grade``: subjects with the grade (evaluation days)
+open_cases     (none)    ``person`` / ``organisation``: open enforcement cases
+=============  ========  ===============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+__all__ = ["REPORTERS", "standing"]
+
+
+def _nonzero(regime: str, names: list[str], counts: np.ndarray) -> Iterator[tuple[str, str, int]]:
+    for i in np.flatnonzero(counts).tolist():
+        yield regime, names[i], int(counts[i])
+
+
+def events(model: Any) -> Iterator[tuple[str, str, int]]:
+    yield from _nonzero("", model.store.categories, model.today["events"])
+
+
+def records(model: Any) -> Iterator[tuple[str, str, int]]:
+    yield from _nonzero("", model.store.categories, model.store.counts(model.today["first_record"]))
+
+
+def attempts(model: Any) -> Iterator[tuple[str, str, int]]:
+    yield from _nonzero("", model.actions, model.today["attempts"])
+
+
+def _outcome(column: int | None, *, retries: bool = False, plus_retries: bool = False):
+    def reporter(model: Any) -> Iterator[tuple[str, str, int]]:
+        for regime, out in model.today["outcomes"].items():
+            if retries:
+                counts = out["retries"]
+            else:
+                counts = out["counts"][:, column] + (out["retries"] if plus_retries else 0)
+            yield from _nonzero(regime, model.actions, counts)
+    return reporter
+
+
+def list_size(model: Any) -> Iterator[tuple[str, str, int]]:
+    if not model.evaluated_today:
+        return
+    for regime, ev in model.evaluations.items():
+        for (rb, lst), n in sorted(ev.list_sizes().items()):
+            yield regime, f"{rb}:{lst}", n
+
+
+def grade(model: Any) -> Iterator[tuple[str, str, int]]:
+    if not model.evaluated_today:
+        return
+    for regime, ev in model.evaluations.items():
+        for (rb, m), dist in sorted(ev.grade_distribution().items()):
+            for g, n in dist.items():
+                yield regime, f"{rb}/{m}:{g}", n
+
+
+def open_cases(model: Any) -> Iterator[tuple[str, str, int]]:
+    for kind in ("person", "organisation"):
+        yield "", kind, sum(b.open_cases(kind) for b in model.shards)
+
+
+REPORTERS = {
+    "events": events,
+    "records": records,
+    "attempts": attempts,
+    "allowed": _outcome(0),
+    "rewarded": _outcome(1),
+    "restricted": _outcome(2),
+    "denied": _outcome(3),
+    "retries": _outcome(None, retries=True),
+    "refused": _outcome(3, plus_retries=True),
+    "list_size": list_size,
+    "grade": grade,
+    "open_cases": open_cases,
+}
+
+
+def standing(ev: Any, codes: np.ndarray) -> tuple[list, list, list, list]:
+    """Score, grade and scoring model (the first that scores each subject, as
+    ``Evaluation.score_of``) and lists (``rulebook:list`` joined by ``;``) of ``codes``."""
+    n = len(codes)
+    score = [None] * n
+    grade: list[str | None] = [None] * n
+    model: list[str | None] = [None] * n
+    lists: list[list[str]] = [[] for _ in range(n)]
+    for r in ev.results:
+        for ms in r.models:
+            for i, c in enumerate(codes.tolist()):
+                if score[i] is None and ms.scored[c]:
+                    g = int(ms.grade[c])
+                    score[i] = float(ms.score[c])
+                    grade[i] = ms.model.grades[g] if g >= 0 else None
+                    model[i] = f"{r.cv.rulebook}/{ms.model.id}"
+        for lid, m in r.members.items():
+            on = m.has(np.asarray(codes))
+            for i in np.flatnonzero(on).tolist():
+                lists[i].append(f"{r.cv.rulebook}:{lid}")
+    return score, grade, model, [";".join(x) or None for x in lists]

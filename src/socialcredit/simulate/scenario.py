@@ -1,0 +1,269 @@
+"""Scenarios: a YAML file that says who lives where, under which rulebooks, for how long.
+
+A scenario names its population (size, regions, overrides of ``population.yaml``), its
+behaviour (rate scales, coverage per region, a pre-run history), the rulebooks (one regime, or
+several evaluated side by side on the same behaviour draws), interventions on given days, the
+outputs, and how to repeat it: explicit seed lists or ``replicates``, and parameter sweeps. The
+built-in scenarios ship in ``socialcredit/simulate/scenarios/``; see docs/simulate.md for the
+format with a worked example.
+
+Example:
+    >>> s = load_scenario("classroom")
+    >>> s.size, s.days, list(s.regimes)
+    (1000, 90, ['main'])
+    >>> [r.seed for r in s.runs()]
+    [2014]
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from socialcredit.errors import SocialCreditError
+
+__all__ = ["Run", "Scenario", "ScenarioError", "builtin_scenarios", "load_scenario"]
+
+
+class ScenarioError(SocialCreditError):
+    """A scenario file that does not validate, or an unknown scenario name."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Cited(_Strict):
+    """Where a scenario's own number comes from."""
+
+    source: str | None = None
+    assumed: bool = False
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _cited(self) -> Cited:
+        if self.source is None and not (self.assumed and self.reason):
+            raise ValueError("give `source`, or `assumed: true` with a `reason`")
+        return self
+
+
+class PopulationConfig(_Strict):
+    regions: dict[str, float] = {"Generic City": 1.0}
+    block_size: int = Field(1024, ge=16)
+    parameters: dict[str, Any] = {}
+
+
+class BehaviourConfig(_Strict):
+    scale: dict[str, float] = {}
+    coverage: dict[str, dict[str, float]] = {}
+    notes: str | None = None
+
+
+class History(Cited):
+    """Records dated before the start: a ``share`` of the subjects of ``kind`` that could have
+    such a record get one, on a day drawn uniformly from ``window``."""
+
+    category: str
+    kind: Literal["person", "organisation"] = "person"
+    share: float = Field(ge=0, le=1)
+    window: tuple[dt.date, dt.date]
+
+
+class Intervention(_Strict):
+    """From ``day`` (0 is the start) on: rulebooks added or removed, rates rescaled, coverage
+    changed."""
+
+    day: int = Field(ge=0)
+    label: str
+    regime: str | None = None
+    add_rulebooks: list[str] = []
+    remove_rulebooks: list[str] = []
+    scale: dict[str, float] = {}
+    coverage: dict[str, dict[str, float]] = {}
+
+
+class Outputs(_Strict):
+    reporters: list[str] | None = None
+    trajectories: int = Field(20, ge=0)
+    final_state: bool = True
+    records: bool = True
+    subjects: bool = True
+
+
+class Sweep(_Strict):
+    """Run every value of ``parameter`` (a dotted path in the scenario, e.g.
+    ``behaviour.scale.traffic.ticket`` or ``population.parameters.dog_owner_share``)."""
+
+    parameter: str
+    values: list[Any]
+
+
+class Comparison(Cited):
+    """A reported figure a run's output can be scaled to and set beside."""
+
+    reporter: str
+    key: str
+    reported: float
+    reading: str
+    population: float
+
+
+class Scenario(_Strict):
+    """A validated scenario (see the module docstring)."""
+
+    name: str
+    title: str
+    description: str = ""
+    seed: int = 2014
+    seeds: list[int] | None = None
+    replicates: int = Field(1, ge=1)
+    size: int = Field(ge=1)
+    start: dt.date = dt.date(2018, 1, 1)
+    days: int = Field(ge=1)
+    evaluate_every: int = Field(1, ge=1)
+    shards: int = Field(1, ge=1)
+    rulebooks: list[str] | None = None
+    regimes: dict[str, list[str]] = {}
+    population: PopulationConfig = PopulationConfig()
+    behaviour: BehaviourConfig = BehaviourConfig()
+    history: list[History] = []
+    interventions: list[Intervention] = []
+    outputs: Outputs = Outputs()
+    sweep: list[Sweep] = []
+    compare: list[Comparison] = []
+
+    @model_validator(mode="after")
+    def _regimes(self) -> Scenario:
+        if self.rulebooks is not None:
+            if self.regimes:
+                raise ValueError("give either `rulebooks` (one regime) or `regimes`, not both")
+            self.regimes = {"main": list(self.rulebooks)}
+            self.rulebooks = None
+        if not self.regimes:
+            raise ValueError("name the rulebooks: `rulebooks: [national]` or `regimes: {...}`")
+        for iv in self.interventions:
+            if iv.regime is not None and iv.regime not in self.regimes:
+                raise ValueError(f"intervention {iv.label!r} names unknown regime {iv.regime!r}")
+            if iv.day >= self.days:
+                raise ValueError(f"intervention {iv.label!r} on day {iv.day} is after the last day "
+                                 f"({self.days - 1})")
+        return self
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.replace("-", "").replace("_", "").isalnum():
+            raise ValueError("a scenario name is letters, digits, '-' and '_'")
+        return v
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.days - 1)
+
+    def with_changes(self, **changes: Any) -> Scenario:
+        """A copy with top-level fields changed (``size``, ``days``, ``seed``...), revalidated."""
+        data = self.model_dump(exclude_none=True)
+        data.update({k: v for k, v in changes.items() if v is not None})
+        return _validate(data, where=self.name)
+
+    def runs(self) -> list[Run]:
+        """Every run: the sweep's value combinations times the seeds (explicit ``seeds``, else
+        ``seed, seed + 1, ... seed + replicates - 1``)."""
+        seeds = self.seeds or [self.seed + r for r in range(self.replicates)]
+        combos = list(itertools.product(*[s.values for s in self.sweep])) if self.sweep else [()]
+        out = []
+        for ci, combo in enumerate(combos):
+            data = self.model_dump(exclude_none=True)
+            for sw, value in zip(self.sweep, combo, strict=True):
+                _set_path(data, sw.parameter, value)
+            data.pop("sweep", None)
+            for seed in seeds:
+                data_s = copy.deepcopy(data) | {"seed": seed, "seeds": None, "replicates": 1}
+                scenario = _validate({k: v for k, v in data_s.items() if v is not None}, where=self.name)
+                values = {sw.parameter: v for sw, v in zip(self.sweep, combo, strict=True)}
+                name = "" if len(combos) * len(seeds) == 1 else (
+                    (f"sweep{ci:02d}-" if self.sweep else "") + f"seed{seed}")
+                out.append(Run(name, seed, values, scenario))
+        return out
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a scenario: its folder name (empty for a single run), seed and sweep values."""
+
+    name: str
+    seed: int
+    values: Mapping[str, Any]
+    scenario: Scenario
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path: ``behaviour.scale.<category>``, ``behaviour.coverage.<region>.<channel>``,
+    ``population.parameters.<name>``, ``population.regions.<name>``, or a top-level field."""
+    maps = {"behaviour.scale.": 1, "behaviour.coverage.": 2, "population.parameters.": 1,
+            "population.regions.": 1}
+    for prefix, depth in maps.items():
+        if path.startswith(prefix):
+            outer, inner = prefix[:-1].split(".")
+            node = data.setdefault(outer, {}).setdefault(inner, {})
+            rest = path[len(prefix):]
+            if depth == 2:
+                region, _, channel = rest.partition(".")
+                node.setdefault(region, {})[channel] = value
+            else:
+                node[rest] = value
+            return
+    if "." in path or path not in Scenario.model_fields:
+        raise ScenarioError(f"cannot sweep {path!r}: use a top-level field or one of "
+                            f"{', '.join(p + '<name>' for p in maps)}")
+    data[path] = value
+
+
+def _validate(data: Mapping[str, Any], *, where: str) -> Scenario:
+    try:
+        return Scenario(**data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
+        raise ScenarioError(f"scenario {where}: {loc}: {first['msg']} "
+                            f"({len(exc.errors())} problem(s); see docs/simulate.md)") from None
+
+
+def builtin_scenarios() -> list[str]:
+    """The names of the scenarios shipped with the package."""
+    folder = resources.files("socialcredit.simulate").joinpath("scenarios")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_scenario(name_or_path: str | Path, **changes: Any) -> Scenario:
+    """A built-in scenario by name, or a scenario file by path; ``changes`` override top-level
+    fields (``size=``, ``days=``, ``seed=``...)."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        text, where = path.read_text("utf-8"), str(path)
+    else:
+        if str(name_or_path) not in builtin_scenarios():
+            raise ScenarioError(f"unknown scenario {str(name_or_path)!r}: use a path to a YAML file "
+                                f"or one of {', '.join(builtin_scenarios())}")
+        folder = resources.files("socialcredit.simulate").joinpath("scenarios")
+        text, where = folder.joinpath(f"{name_or_path}.yaml").read_text("utf-8"), str(name_or_path)
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"scenario {where}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"scenario {where}: the top level must be a mapping")
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if "regimes" in changes:
+        data.pop("rulebooks", None)  # regimes given here replace the file's rulebooks
+    data.update(changes)
+    return _validate(data, where=where)

@@ -381,3 +381,47 @@ def test_db_upgrade_creates_a_ledger(tmp_path) -> None:
     result = runner.invoke(app, ["db", "upgrade", "--db", str(tmp_path / "l.db")])
     assert result.exit_code == 0 and head_revision() in result.stdout
     assert (tmp_path / "l.db").exists()
+
+
+def test_jsonl_read_in_one_go_and_line_by_line_agree(ledger, tiny, tmp_path) -> None:
+    from socialcredit.ingest import read_batches
+    from socialcredit.ingest.run import RECORD_SCHEMA
+
+    recs = [
+        tiny.record(0, value=3),
+        tiny.record(1, value=-0.5, evidence='quote " backslash \\ tab \t newline \n'),
+        tiny.record(2, evidence="汉字 and emoji 🚦", basis=""),
+        tiny.record(3, value=1e-7, occurred_at="2018-03-04"),
+        tiny.record(4, value=12345678901234567890),
+        tiny.record(5, occurred_at="2018-03-06T10:00:00Z", reported_by=tiny.persons[2]),
+    ]
+    fast = write_jsonl(tmp_path / "fast.jsonl", recs)
+    careful = write_jsonl(tmp_path / "careful.jsonl", ["{oops", *recs])
+    assert [b.table is not None for b in read_batches(fast, schema=RECORD_SCHEMA)] == [True]
+    assert [b.rows is not None for b in read_batches(careful, schema=RECORD_SCHEMA)] == [True]
+    first = ingest_files(ledger, [fast], now=NOW)
+    assert (first.accepted, first.rejected) == (len(recs), 0)
+    second = ingest_files(ledger, [careful], now=NOW)
+    assert (second.accepted, second.duplicates) == (0, len(recs))
+    assert [r.reason for r in second.rejects] == ["malformed"]
+
+
+def test_a_reject_in_a_batch_read_in_one_go_keeps_its_raw_line(ledger, tiny, tmp_path) -> None:
+    line = tiny.record(1, subject=tiny.stranger)
+    path = write_jsonl(tmp_path / "r.jsonl", [tiny.record(0), line])
+    report = ingest_files(ledger, [path], now=NOW)
+    assert [(r.line, r.reason) for r in report.rejects] == [(2, "unknown_subject")]
+    assert json.loads(ledger.quarantine_rows()[0]["raw"]) == line
+
+
+def test_a_subject_spelled_with_a_lower_case_x_is_the_registry_subject(make_ledger, tmp_path) -> None:
+    from socialcredit import ids
+
+    person = next(p for p in (ids.generate_resident_id(3, i) for i in range(500)) if p.endswith("X"))
+    ledger = make_ledger(registry=False)
+    ledger.append_registry([{"id": person, "kind": "person", "name": "X (synthetic)"}])
+    rec = {"id": "x1", "subject": person.lower(), "category": "traffic.red_light",
+           "occurred_at": "2018-03-01", "source": "traffic_police"}  # fmt: skip
+    report = ingest_files(ledger, [write_jsonl(tmp_path / "x.jsonl", [rec])], now=NOW)
+    assert report.accepted == 1
+    assert ledger.records_table()["subject"].to_pylist() == [person]

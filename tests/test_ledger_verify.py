@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from socialcredit.cli import app
 from socialcredit.ledger import Ledger, link_hash, verify
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True, params=[3, 50_000], ids=["chunks-of-3", "one-chunk"])
+def chunk_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Run every test with links read in chunks of 3 too: problems past the first chunk."""
+    monkeypatch.setattr(sys.modules["socialcredit.ledger.verify"], "_CHUNK", request.param)
+    return request.param
 
 
 @pytest.fixture

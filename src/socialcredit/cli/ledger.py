@@ -109,7 +109,7 @@ def verify_command(db: DbOpt, as_json: JsonOpt = False) -> None:
     else:
         for chain, count in (("records", report.records), ("registry changes", report.registry_changes)):
             key = "records" if chain == "records" else "registry_changes"
-            console.print(f"{chain}: {count} links, head {report.heads[key]}", soft_wrap=True)
+            console.print(f"{chain}: {count} links intact, head {report.heads[key]}", soft_wrap=True)
         for p in report.problems:
             err_console.print(f"[red]tampered:[/red] {p.message}", soft_wrap=True)
         if report.ok:

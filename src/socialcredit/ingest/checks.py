@@ -376,7 +376,7 @@ def _identifiers(
             try:
                 _, norm = ids.validate_identifier(values[j])
             except IdentifierError as exc:
-                bad.setdefault(j, f"{name} {values[j]!r}: {exc}")
+                bad.setdefault(j, f"{name}: {exc}")
                 continue
             if norm != values[j]:
                 fixed[j] = norm

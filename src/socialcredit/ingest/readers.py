@@ -91,7 +91,10 @@ def detect_format(path: Path) -> Format:
 
 
 def progress_total(path: Path, fmt: Format) -> int:
-    """The unit total for a progress bar: rows for Parquet, bytes otherwise."""
+    """The unit total for a progress bar: rows for Parquet, bytes for JSONL, 0 (unknown) for CSV,
+    whose batches count rows."""
+    if fmt == "csv":
+        return 0
     if fmt == "parquet":
         try:
             return pq.ParquetFile(path).metadata.num_rows

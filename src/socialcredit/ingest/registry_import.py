@@ -94,7 +94,7 @@ def _identifier(name: str, value: str, kinds: tuple[str, ...] | None = None) -> 
     try:
         kind, norm = ids.validate_identifier(value)
     except IdentifierError as exc:
-        raise _Rejected("bad_identifier", f"{name} {value!r}: {exc}") from None
+        raise _Rejected("bad_identifier", f"{name}: {exc}") from None
     if kinds is not None and kind not in kinds:
         raise _Rejected(
             "bad_identifier",

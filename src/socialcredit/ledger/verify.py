@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from socialcredit.ledger import schema
 from socialcredit.ledger.canonical import canonical_json_column
-from socialcredit.ledger.chain import link_hash
+from socialcredit.ledger.chain import chain_hashes, link_hash
 from socialcredit.ledger.store import Ledger, _registry_key, open_ledger
 from socialcredit.records import RECORD_FIELDS
 
@@ -124,94 +124,139 @@ def _registry_columns_agree(rows: list[tuple[Any, ...]]) -> list[bool]:
     return out
 
 
-def _links(ledger: Ledger, chain: Chain) -> Iterator[tuple[int, str, str, str, str, bool]]:
-    """(seq, id, hashed text, hash, prev_hash, columns agree) per link, in seq order."""
+def _link_chunks(ledger: Ledger, chain: Chain) -> Iterator[list[tuple[Any, ...]]]:
+    """Chunks of (seq, id, hashed text, hash, prev_hash, columns agree), in seq order."""
     if chain == "records":
         sql = f"SELECT {', '.join(schema.RECORD_COLUMNS)} FROM records ORDER BY seq"
         for rows in _chunks(ledger, sql):
             agree = _records_columns_agree(rows)
-            for r, ok in zip(rows, agree, strict=True):
-                yield r[0], r[1], r[2], r[3], r[4], ok
+            yield [(r[0], r[1], r[2], r[3], r[4], ok) for r, ok in zip(rows, agree, strict=True)]
     else:
         sql = f"SELECT {', '.join(schema.REGISTRY_COLUMNS)} FROM registry_changes ORDER BY seq"
         for rows in _chunks(ledger, sql):
             agree = _registry_columns_agree(rows)
-            for r, ok in zip(rows, agree, strict=True):
-                yield r[0], r[5], r[1], r[2], r[3], ok
+            yield [(r[0], r[5], r[1], r[2], r[3], ok) for r, ok in zip(rows, agree, strict=True)]
+
+
+class _Walk:
+    """The state of a walk along one chain."""
+
+    def __init__(self, chain: Chain, recorded: dict[str, Any], rows: int) -> None:
+        self.chain = chain
+        self.what = "record" if chain == "records" else "registry change"
+        self.count = int(recorded["count"])  # links the head says there are
+        self.rows = rows  # links actually in the table
+        self.expected, self.head, self.before = 1, schema.GENESIS, None
+        self.prev_id: str | None = None
+        self.first_extra: str | None = None
+
+    def problem(self, seq: int, rid: str | None, kind: str, message: str) -> Problem:
+        return Problem(self.chain, seq, rid, kind, message)  # type: ignore[arg-type]
+
+    def intact(self, links: list[tuple[Any, ...]]) -> bool:
+        """The fast check of a whole chunk: contiguous seqs, every hash and link right."""
+        seqs = [link[0] for link in links]
+        if seqs != list(range(self.expected, self.expected + len(links))):
+            return False
+        computed = chain_hashes(self.head, [link[2] for link in links])
+        if computed != [link[3] for link in links]:
+            return False
+        if [link[4] for link in links] != [self.head, *computed[:-1]]:
+            return False
+        if not all(link[5] for link in links):
+            return False
+        if self.expected <= self.count + 1 < self.expected + len(links):
+            self.first_extra = links[self.count + 1 - self.expected][1]
+        self.before = computed[-2] if len(links) > 1 else self.head
+        self.head, self.prev_id = computed[-1], links[-1][1]
+        self.expected += len(links)
+        return True
+
+    def step(self, seq: int, rid: str, text: str, stored: str, prev: str, ok: bool) -> Problem | None:
+        """Check one link (after a chunk failed the fast check): the first problem, or None."""
+        what, name = self.what, f"{self.what} seq {seq} (id {rid})"
+        if seq < self.expected:
+            return self.problem(seq, rid, "inserted", f"{name} was inserted: seqs start at 1")
+        if seq > self.expected:
+            e = self.expected
+            gap = f"seq {e}" if seq == e + 1 else f"seqs {e}-{seq - 1}"
+            return self.problem(e, None, "removed", f"{what} {gap} removed: the next is {name}")
+        if prev != self.head:
+            if self.before is not None and prev == self.before:
+                return self.problem(
+                    seq - 1,
+                    self.prev_id,
+                    "inserted",
+                    f"{what} seq {seq - 1} (id {self.prev_id}) was inserted: {name} links past it",
+                )
+            self_consistent = link_hash(prev, text) == stored
+            if self_consistent and self.rows < self.count:
+                return self.problem(
+                    seq, rid, "removed", f"a {what} before {name} was removed: it links past a gap"
+                )
+            if self_consistent and self.before is not None:
+                return self.problem(
+                    seq - 1,
+                    self.prev_id,
+                    "altered",
+                    f"{what} seq {seq - 1} (id {self.prev_id}) was altered and re-hashed: {name} "
+                    "no longer links to it",
+                )
+            return self.problem(seq, rid, "altered", f"{name} was altered: its previous hash is wrong")
+        if link_hash(self.head, text) != stored:
+            return self.problem(seq, rid, "altered", f"{name} was altered: its hash does not match")
+        if not ok:
+            return self.problem(
+                seq, rid, "altered", f"{name} was altered: its columns disagree with its content"
+            )
+        if seq == self.count + 1:
+            self.first_extra = rid
+        self.before, self.head, self.prev_id = self.head, stored, rid
+        self.expected += 1
+        return None
+
+    def end(self, recorded_head: str, last_id: str | None) -> Problem | None:
+        """Compare the end of the walk with the recorded head."""
+        what, n, count = self.what, self.expected - 1, self.count
+        if count > n:
+            if count == n + 1:
+                return self.problem(count, last_id, "removed", f"{what} seq {count} (id {last_id}) removed")
+            return self.problem(
+                n + 1, None, "removed", f"{what}s seq {n + 1}-{count} (the last id {last_id}) removed"
+            )
+        if count < n:
+            return self.problem(
+                count + 1,
+                self.first_extra,
+                "inserted",
+                f"{what} seq {count + 1} (id {self.first_extra}) was inserted after the recorded "
+                f"head (the ledger counted {count}, found {n})",
+            )
+        if self.head != recorded_head:
+            return self.problem(
+                n,
+                self.prev_id,
+                "altered",
+                f"{what} seq {n} (id {self.prev_id}) was altered: the chain does not end at the "
+                "recorded head",
+            )
+        return None
 
 
 def _check_chain(ledger: Ledger, chain: Chain, recorded: dict[str, Any]) -> tuple[int, str, Problem | None]:
     """Walk one chain; return (links, head hash, first problem)."""
-    what = "record" if chain == "records" else "registry change"
-    count = int(recorded["count"])
-    expected, head, before = 1, schema.GENESIS, None
-    prev_id: str | None = None
-    first_extra: str | None = None
-
-    def problem(seq: int, rid: str | None, kind: str, message: str) -> tuple[int, str, Problem]:
-        return expected - 1, head, Problem(chain, seq, rid, kind, message)  # type: ignore[arg-type]
-
     table = "records" if chain == "records" else "registry_changes"
     with ledger.engine.connect() as conn:
         rows = int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())
-    for seq, rid, text, stored, prev, ok in _links(ledger, chain):
-        name = f"{what} seq {seq} (id {rid})"
-        if seq < expected:
-            return problem(seq, rid, "inserted", f"{name} was inserted: seqs start at 1")
-        if seq > expected:
-            gap = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}-{seq - 1}"
-            return problem(expected, None, "removed", f"{what} {gap} removed: the next is {name}")
-        if prev != head:
-            if before is not None and prev == before:
-                return problem(
-                    seq - 1,
-                    prev_id,
-                    "inserted",
-                    f"{what} seq {seq - 1} (id {prev_id}) was inserted: {name} links past it",
-                )
-            if link_hash(prev, text) == stored and rows < count:
-                return problem(
-                    seq, rid, "removed", f"a {what} before {name} was removed: it links past a gap"
-                )
-            if link_hash(prev, text) == stored and before is not None:
-                return problem(
-                    seq - 1,
-                    prev_id,
-                    "altered",
-                    f"{what} seq {seq - 1} (id {prev_id}) was altered and re-hashed: {name} no "
-                    "longer links to it",
-                )
-            return problem(seq, rid, "altered", f"{name} was altered: its previous hash is wrong")
-        if link_hash(head, text) != stored:
-            return problem(seq, rid, "altered", f"{name} was altered: its hash does not match")
-        if not ok:
-            return problem(seq, rid, "altered", f"{name} was altered: its columns disagree with its content")
-        if seq == count + 1:
-            first_extra = rid
-        before, head, prev_id = head, stored, rid
-        expected += 1
-    n = expected - 1
-    last_id = recorded["last_id"]
-    if count > n:
-        if count == n + 1:
-            return problem(count, last_id, "removed", f"{what} seq {count} (id {last_id}) removed")
-        return problem(n + 1, None, "removed", f"{what}s seq {n + 1}-{count} (the last id {last_id}) removed")
-    if count < n:
-        return problem(
-            count + 1,
-            first_extra,
-            "inserted",
-            f"{what} seq {count + 1} (id {first_extra}) was inserted after the recorded head "
-            f"(the ledger counted {count}, found {n})",
-        )
-    if head != recorded["head"]:
-        return problem(
-            n,
-            prev_id,
-            "altered",
-            f"{what} seq {n} (id {prev_id}) was altered: the chain does not end at the recorded head",
-        )
-    return n, head, None
+    walk = _Walk(chain, recorded, rows)
+    for links in _link_chunks(ledger, chain):
+        if walk.intact(links):
+            continue
+        for link in links:
+            found = walk.step(*link)
+            if found:
+                return walk.expected - 1, walk.head, found
+    return walk.expected - 1, walk.head, walk.end(recorded["head"], recorded["last_id"])
 
 
 def verify(ledger: Ledger | str | Path) -> VerifyReport:

@@ -116,7 +116,7 @@ class Subject(mesa.Agent):
 
     def step(self) -> None:
         rnd = self.random.random
-        for col, p in self.model.rates[self.kind][self.klass]:
+        for col, p in self.model.rates[self.klass]:
             if rnd() < p:
                 self.model.event(self, col)
 
@@ -129,21 +129,16 @@ class CityModel(mesa.Model):
         b = ours.shards[0]
         self.b, self.outcome = b, outcome
         self.n_cat = len(b.categories)
-        self.rates: list[dict[int, list[tuple[int, float]]]] = []
         self.case_stride = [b.spaces[k].stride("case") if "case" in dict(b.spaces[k].factors) else 0
                             for k in KINDS]
-        for kind in KINDS:
-            table, cols = b.tables[kind], b.cols[kind]
-            per_class = {}
-            for c in range(table.shape[0] - 1):
-                nz = np.flatnonzero(table[c])
-                per_class[c] = [(int(cols[j]), float(table[c, j]) / ONE) for j in nz]
-            self.rates.append(per_class)
-        for k, kind in enumerate(KINDS):
-            g = b.groups[kind]
-            members = zip(g.codes.tolist(), g.klass.tolist(), g.region.tolist(), strict=True)
-            for code, klass, region in members:
-                Subject(self, k, klass, code, region)
+        self.offsets = [b.offsets[k] for k in KINDS]
+        # the classes' non-zero rates (shared by the agents of a class), as (column, p per day)
+        self.rates = [[(int(b.cols[j]), float(row[j]) / ONE) for j in np.flatnonzero(row)]
+                      for row in b.table]
+        g = b.group
+        for kind, klass, code, region in zip(g.kind.tolist(), g.klass.tolist(), g.codes.tolist(),
+                                             g.region.tolist(), strict=True):
+            Subject(self, kind, klass, code, region)
         self.retry = ours.retry
         self.opens = {b.categories.index(c) for c, e in b.effects.items() if e == "open_case"}
         self.closes = {b.categories.index(c) for c, e in b.effects.items() if e == "close_case"}
@@ -160,9 +155,10 @@ class CityModel(mesa.Model):
             if rnd() < self.b.coverage[agent.region, self.b.source_channel[src]]:
                 self.records.append((agent.code, col, self.steps, src))
                 stride = self.case_stride[agent.kind]
-                if col in self.opens and stride and (agent.klass // stride) % 2 == 0:
+                level = (agent.klass - self.offsets[agent.kind]) // stride % 2 if stride else -1
+                if col in self.opens and level == 0:
                     agent.klass += stride
-                elif col in self.closes and stride and (agent.klass // stride) % 2 == 1:
+                elif col in self.closes and level == 1:
                     agent.klass -= stride
         else:
             a = col - self.n_cat

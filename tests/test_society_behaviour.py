@@ -73,14 +73,14 @@ def test_draws_do_not_depend_on_the_shards(pop) -> None:
 
 def test_event_counts_match_the_rates(pop) -> None:
     m = _model(pop)
-    g = m.groups["person"]
-    cols = m.cols["person"]
-    expected = g.lam.sum(axis=0) / ONE  # events per day per column
+    g = m.group
+    cols = m.cols
+    expected = g.lam.sum(axis=0) / ONE  # events per day per column (all kinds)
     counts = np.zeros(len(m.columns))
     days = 60
     for day in range(DAY0, DAY0 + days):
         d = m.draw(day)
-        counts[: len(m.categories)] += d.events  # all kinds; persons dominate these columns
+        counts[: len(m.categories)] += d.events
     j = m.categories.index("finance.bill_paid_on_time")
     e = expected[list(cols).index(j)] * days
     assert abs(counts[j] - e) < 5 * np.sqrt(e)
@@ -105,16 +105,17 @@ def test_open_cases_change_who_can_settle(pop) -> None:
     m = _model(pop)
     assert m.open_cases() == 0
     j = m.categories.index("judicial.judgment_default")
-    member = np.flatnonzero(pop.persons["age"] >= 18)[:3]  # settling is for adults
+    persons = m.members("person")
+    adults = np.flatnonzero(pop.persons["age"][persons.keys] >= 18)[:3]  # settling is for adults
+    member = persons.position[adults]
     recs = {"kind": np.zeros(3, np.int8), "category": np.full(3, j), "member": member}
     m.apply(recs)
     assert m.open_cases() == 3
     fulfilled = m.categories.index("judicial.judgment_fulfilled")
-    g = m.groups["person"]
-    t = m.tables["person"]
-    col = list(m.cols["person"]).index(fulfilled)
-    others = np.setdiff1d(np.arange(20), member)
-    assert t[g.klass[member], col].all() and not t[g.klass[others], col].any()
+    g = m.group
+    col = m.col_position[fulfilled]
+    others = persons.position[np.setdiff1d(np.arange(20), adults)]
+    assert m.table[g.klass[member], col].all() and not m.table[g.klass[others], col].any()
     m.apply({"kind": np.zeros(1, np.int8), "category": np.array([fulfilled]), "member": member[:1]})
     assert m.open_cases() == 2
 

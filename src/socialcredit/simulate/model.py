@@ -140,7 +140,7 @@ class SocialCreditModel:
             lo, hi = day_number(h.window[0]), day_number(h.window[1])
             cat = self.shards[0].categories.index(h.category)
             for s, (b, w) in enumerate(zip(self.shards, weights, strict=True)):
-                g = b.groups[h.kind]
+                g = b.members(h.kind)
                 key = rng.key(self.seed, "history", e)
                 p = h.share * w.astype(float) * count / total
                 chosen = np.flatnonzero(rng.uniform(key, g.keys, 0) < p)
@@ -157,7 +157,7 @@ class SocialCreditModel:
                     "value": draw_values(b.values, np.full(len(chosen), cat), key,
                                          keys.astype(np.uint64) * np.uint64(8) + np.uint64(4)),
                     "kind": np.full(len(chosen), KINDS.index(h.kind), np.int8), "block": keys,
-                    "k": np.full(len(chosen), e, np.int64), "member": chosen, "day": day,
+                    "k": np.full(len(chosen), e, np.int64), "member": g.position[chosen], "day": day,
                     "shard": np.full(len(chosen), s),
                 }
                 parts.append(recs)
@@ -230,8 +230,8 @@ class SocialCreditModel:
         denied = np.flatnonzero((out == OUTCOME_CODES["denied"]) & (self.retry[atts["action"]] > 0))
         if len(denied):
             a = atts["action"][denied]
-            eid = event_ids(atts["block"][denied], a, atts["k"][denied])
-            u = rng.uniform(rng.key(self.seed, "retry", day), atts["kind"][denied], eid)
+            eid = event_ids(atts["block"][denied] * 8 + atts["kind"][denied], a, atts["k"][denied])
+            u = rng.uniform(rng.key(self.seed, "retry", day), eid)
             r = np.floor(np.log1p(-u) / np.log(self.retry[a])).astype(np.int64)
             retries = np.bincount(a, weights=r, minlength=n_act).astype(np.int64)
         return {"counts": counts, "retries": retries}

@@ -12,6 +12,9 @@ Files of a run directory:
   comparisons with reported figures, and (under ``run``) shards and timings: everything in it
   but ``run`` is the same for the same scenario and seed.
 
+The ledger (``ledger.db``) is written by :class:`socialcredit.simulate.ledger_writer.LedgerWriter`
+while the run goes on (``run_scenario(..., ledger=True)``).
+
 Parquet files are written without statistics timestamps or other run-dependent metadata, so
 the same scenario and seed give byte-identical files on any number of shards.
 """
@@ -33,7 +36,7 @@ import pyarrow.parquet as pq
 from socialcredit.simulate.model import SocialCreditModel
 from socialcredit.society.population import _GROUP_OF, COMMUTES, GROUPS
 
-__all__ = ["rulebook_hash", "subjects_table", "write_ledger", "write_outputs"]
+__all__ = ["rulebook_hash", "subjects_table", "write_outputs"]
 
 
 def _write(table: pa.Table, path: Path) -> str:
@@ -143,23 +146,3 @@ def write_outputs(model: SocialCreditModel, out: Path, *, values: dict[str, Any]
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", "utf-8")
     return manifest
-
-
-def write_ledger(model: SocialCreditModel, db: Path, *, progress: Any = None) -> dict[str, int]:
-    """Write the run's registry and records into a ledger through its bulk paths; returns the
-    counts appended."""
-    from socialcredit.ledger import open_ledger
-
-    t0 = time.perf_counter()
-    with open_ledger(db) as ledger:
-        lines = list(model.population.registry_lines(model.registry))
-        appended = ledger.append_registry(lines)
-        table = model.records_table()
-        accepted = 0
-        step = 100_000
-        for start in range(0, table.num_rows, step):
-            accepted += ledger.append_records(table.slice(start, step)).accepted
-            if progress is not None:
-                progress(min(start + step, table.num_rows), table.num_rows)
-    model.timings["ledger"] = time.perf_counter() - t0
-    return {"registry_lines": int(sum(appended)), "records": accepted}

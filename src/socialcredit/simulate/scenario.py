@@ -10,7 +10,7 @@ format with a worked example.
 Example:
     >>> s = load_scenario("classroom")
     >>> s.size, s.days, list(s.regimes)
-    (1000, 90, ['main'])
+    (1000, 365, ['main'])
     >>> [r.seed for r in s.runs()]
     [2014]
 """
@@ -150,6 +150,10 @@ class Scenario(_Strict):
             self.rulebooks = None
         if not self.regimes:
             raise ValueError("name the rulebooks: `rulebooks: [national]` or `regimes: {...}`")
+        for h in self.history:
+            if not h.window[0] <= h.window[1] < self.start:
+                raise ValueError(f"history of {h.category}: the window must end before the start "
+                                 f"({self.start})")
         for iv in self.interventions:
             if iv.regime is not None and iv.regime not in self.regimes:
                 raise ValueError(f"intervention {iv.label!r} names unknown regime {iv.regime!r}")
@@ -168,12 +172,6 @@ class Scenario(_Strict):
     @property
     def end(self) -> dt.date:
         return self.start + dt.timedelta(days=self.days - 1)
-
-    def with_changes(self, **changes: Any) -> Scenario:
-        """A copy with top-level fields changed (``size``, ``days``, ``seed``...), revalidated."""
-        data = self.model_dump(exclude_none=True)
-        data.update({k: v for k, v in changes.items() if v is not None})
-        return _validate(data, where=self.name)
 
     def runs(self) -> list[Run]:
         """Every run: the sweep's value combinations times the seeds (explicit ``seeds``, else

@@ -39,43 +39,104 @@ EPOCH = dt.date(1970, 1, 1)
 KINDS = ("person", "organisation", "government", "vehicle", "dog")
 _MAX_TRIES = 64
 _TRY_BATCHES = ((0, 3), (3, 11), (11, 27), (27, 64))  # tries drawn at once (acceptance ~1/3)
-_CHUNK_BLOCKS = 32
+_CHUNK_CELLS = 32
 
 
 @dataclass
 class Group:
-    """The subjects of one kind in one shard, sorted by block, with per-block rate sums."""
+    """All subjects of a shard, sorted by *cell* (block x 8 + kind), with per-cell rate sums.
 
-    kind: str
+    ``klass`` indexes the rows of the combined rate table (each kind's classes at its offset);
+    ``lam`` and ``rmax`` hold, per cell and active column, the exact sum and maximum of the
+    members' rates; ``nz_*`` cache, for the positive entries of ``lam``, what the daily Poisson
+    draw reuses.
+    """
+
     codes: NDArray[np.int64]
     keys: NDArray[np.int64]
-    block: NDArray[np.int64]
+    kind: NDArray[np.int8]
+    cell: NDArray[np.int64]
     klass: NDArray[np.int32]
     region: NDArray[np.int16]  # row of the coverage table
-    blocks: NDArray[np.int64] = field(init=False)
+    cells: NDArray[np.int64] = field(init=False)
     starts: NDArray[np.int64] = field(init=False)
-    lam: NDArray[np.int64] = field(init=False)
-    rmax: NDArray[np.int64] = field(init=False)
+    cell_of: NDArray[np.int64] = field(init=False)  # each member's cell position
 
     def __post_init__(self) -> None:
-        first = np.r_[True, self.block[1:] != self.block[:-1]] if len(self.block) else np.zeros(0, bool)
-        self.blocks = self.block[first]
-        self.starts = np.r_[np.flatnonzero(first), len(self.block)].astype(np.int64)
+        first = np.r_[True, self.cell[1:] != self.cell[:-1]] if len(self.cell) else np.zeros(0, bool)
+        self.cells = self.cell[first]
+        self.starts = np.r_[np.flatnonzero(first), len(self.cell)].astype(np.int64)
+        self.cell_of = np.cumsum(first) - 1
 
-    def refresh(self, table: NDArray[np.int64], rows: NDArray[np.int64] | None = None) -> None:
-        """Recompute the per-block rate sums and maxima (all blocks, or block ``rows``)."""
-        if rows is None:
-            self.lam = np.zeros((len(self.blocks), table.shape[1]), np.int64)
-            self.rmax = np.zeros_like(self.lam)
-            rows = np.arange(len(self.blocks))
-        for lo in range(0, len(rows), _CHUNK_BLOCKS):
-            part = rows[lo:lo + _CHUNK_BLOCKS]
+    def setup(self, table: NDArray[np.int64]) -> None:
+        """Compute everything from the rate ``table`` (rows: classes, columns: active columns)."""
+        ncol = table.shape[1]
+        self.table, self.flat, self.ncol = table, table.ravel(), ncol
+        self.lam = np.zeros((len(self.cells), ncol), np.int64)
+        self.rmax = np.zeros_like(self.lam)
+        self.row = self.klass.astype(np.int64) * ncol
+        self.refresh(np.arange(len(self.cells)))
+        self.nz_rebuild()
+
+    def refresh(self, rows: NDArray[np.int64]) -> None:
+        """Recompute the rate sums and maxima of cell ``rows`` (exact integer sums)."""
+        for lo in range(0, len(rows), _CHUNK_CELLS):
+            part = rows[lo:lo + _CHUNK_CELLS]
             a, b = self.starts[part], self.starts[part + 1]
             idx = np.concatenate([np.arange(x, y) for x, y in zip(a, b, strict=True)])
-            vals = table[self.klass[idx]]
+            vals = self.table[self.klass[idx]]
             offs = np.r_[0, np.cumsum(b - a)[:-1]]
             self.lam[part] = np.add.reduceat(vals, offs, axis=0)
             self.rmax[part] = np.maximum.reduceat(vals, offs, axis=0)
+
+    def nz_rebuild(self) -> None:
+        """The positive (cell, column) entries and what the daily draw reuses for them."""
+        self.nonzero = np.flatnonzero(self.lam)
+        self.nz_col = self.nonzero % self.ncol
+        self.nz_cell = self.nonzero // self.ncol
+        self.nz_update()
+
+    def nz_update(self) -> None:
+        self.nz_lam = self.lam.ravel()[self.nonzero] / ONE
+        self.nz_exp = np.exp(-self.nz_lam)
+        self.nz_small = np.flatnonzero(self.nz_lam < rng.SPLIT)
+        self.nz_large = np.flatnonzero(self.nz_lam >= rng.SPLIT)
+        self.rmax_f = self.rmax.astype(np.float64)
+
+    def change(self, members: NDArray[np.int64], klass: NDArray[np.int64]) -> None:
+        """Give ``members`` new classes and recompute their cells (and only their cells)."""
+        self.klass[members] = klass
+        self.row[members] = klass.astype(np.int64) * self.ncol
+        rows = np.unique(self.cell_of[members])
+        before = self.lam[rows] > 0
+        self.refresh(rows)
+        if not np.array_equal(before, self.lam[rows] > 0):
+            self.nz_rebuild()  # a rate appeared or vanished: the positive entries changed
+            return
+        self.rmax_f[rows] = self.rmax[rows]
+        lo = np.searchsorted(self.nonzero, rows * self.ncol)
+        hi = np.searchsorted(self.nonzero, (rows + 1) * self.ncol)
+        pos = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+        lam = self.lam.ravel()[self.nonzero[pos]] / ONE
+        crossed = (lam < rng.SPLIT) != (self.nz_lam[pos] < rng.SPLIT)
+        self.nz_lam[pos] = lam
+        self.nz_exp[pos] = np.exp(-lam)
+        if crossed.any():
+            self.nz_small = np.flatnonzero(self.nz_lam < rng.SPLIT)
+            self.nz_large = np.flatnonzero(self.nz_lam >= rng.SPLIT)
+
+
+@dataclass(frozen=True)
+class Members:
+    """The subjects of one kind in a shard: positions in the group, codes, keys (person,
+    organisation or slot index), local class numbers and coverage rows."""
+
+    kind: str
+    position: NDArray[np.int64]
+    codes: NDArray[np.int64]
+    keys: NDArray[np.int64]
+    klass: NDArray[np.int64]
+    region: NDArray[np.int16]
 
 
 @dataclass
@@ -145,7 +206,11 @@ class BehaviourModel:
                 self.months[j] = np.isin(np.arange(13), spec.months)
         self.uniform_coverage = bool((self.coverage == self.coverage[0]).all())
         self.blocks_range = blocks or (0, population.spec.n_blocks)
-        self.groups = self._groups(with_governments)
+        self.offsets, n = {}, 0
+        for kind in KINDS:
+            self.offsets[kind] = n
+            n += self.spaces[kind].size
+        self.group = self._group(with_governments)
         self.set_scale(scale or {})
 
     # -- set-up --------------------------------------------------------------------------------
@@ -153,40 +218,46 @@ class BehaviourModel:
         lut = {int(c): i for i, c in enumerate(self.region_codes)}
         return np.array([lut.get(int(r), 0) for r in region] or [], np.int16)
 
-    def _groups(self, with_governments: bool) -> dict[str, Group]:
-        pop, spec = self.population, self.population.spec
+    def _group(self, with_governments: bool) -> Group:
+        pop = self.population
         lo, hi = self.blocks_range
-        p = pop.persons
-        sp = self.spaces
-        groups: dict[str, Group] = {}
+        p, o, g = pop.persons, pop.organisations, pop.governments
+        parts = []
+
+        def add(kind: str, index: NDArray, block: NDArray, klass: NDArray, region: NDArray) -> None:
+            k = KINDS.index(kind)
+            parts.append({"codes": pop.codes(kind, index), "keys": index,
+                          "kind": np.full(len(index), k, np.int8), "cell": block * 8 + k,
+                          "klass": np.asarray(klass, np.int64) + self.offsets[kind],
+                          "region": self._region_rows(region)})
+
         pm = (p["block"] >= lo) & (p["block"] < hi)
         age_band = np.searchsorted(np.array(AGE_BANDS), p["age"][pm], side="right") - 1
-        klass = sp["person"].encode(
+        add("person", p["index"][pm], p["block"][pm], self.spaces["person"].encode(
             age=np.maximum(age_band, 0), sex=p["male"][pm].astype(int), income=p["income"][pm],
             group=_GROUP_OF[p["occupation"][pm]], commute=p["commute"][pm],
-            propensity=p["propensity"][pm], case=np.zeros(pm.sum(), int))
-        groups["person"] = Group("person", pop.codes("person", p["index"][pm]), p["index"][pm],
-                                 p["block"][pm], klass, self._region_rows(p["region"][pm]))
-        o = pop.organisations
+            propensity=p["propensity"][pm], case=np.zeros(pm.sum(), int)), p["region"][pm])
         om = (o["block"] >= lo) & (o["block"] < hi)
-        groups["organisation"] = Group(
-            "organisation", pop.codes("organisation", o["index"][om]), o["index"][om], o["block"][om],
-            sp["organisation"].encode(sector=o["sector"][om], size=o["size"][om],
-                                      propensity=o["propensity"][om], case=np.zeros(om.sum(), int)),
-            self._region_rows(o["region"][om]))
-        g = pop.governments
+        add("organisation", o["index"][om], o["block"][om], self.spaces["organisation"].encode(
+            sector=o["sector"][om], size=o["size"][om], propensity=o["propensity"][om],
+            case=np.zeros(om.sum(), int)), o["region"][om])
         gm = np.full(len(g["index"]), with_governments)
-        groups["government"] = Group(
-            "government", pop.codes("government", g["index"][gm]), g["index"][gm],
-            np.zeros(gm.sum(), np.int64), np.zeros(gm.sum(), np.int32), self._region_rows(g["region"][gm]))
-        owner_prop = np.zeros(spec.size, np.int8)
+        add("government", g["index"][gm], np.zeros(gm.sum(), np.int64), np.zeros(gm.sum()), g["region"][gm])
+        owner_prop = np.zeros(pop.spec.size, np.int8)
         owner_prop[p["index"]] = p["propensity"]
         for kind, table in (("vehicle", pop.vehicles), ("dog", pop.dogs)):
             m = (table["block"] >= lo) & (table["block"] < hi)
-            groups[kind] = Group(kind, pop.codes(kind, table["index"][m]), table["index"][m],
-                                 table["block"][m], owner_prop[table["owner"][m]].astype(np.int32),
-                                 self._region_rows(table["region"][m]))
-        return groups
+            add(kind, table["index"][m], table["block"][m], owner_prop[table["owner"][m]], table["region"][m])
+        cols = {c: np.concatenate([q[c] for q in parts]) for c in parts[0]}
+        order = np.argsort(cols["cell"], kind="stable")
+        return Group(**{c: v[order] for c, v in cols.items()})
+
+    def members(self, kind: str) -> Members:
+        """The subjects of ``kind`` in this shard (see :class:`Members`)."""
+        g = self.group
+        pos = np.flatnonzero(g.kind == KINDS.index(kind))
+        return Members(kind, pos, g.codes[pos], g.keys[pos], g.klass[pos] - self.offsets[kind],
+                       g.region[pos])
 
     def set_coverage(self, coverage: tuple[list[int], NDArray[np.float64]]) -> None:
         """New coverage per region row and channel (see :func:`coverage_table`)."""
@@ -194,88 +265,92 @@ class BehaviourModel:
         self.uniform_coverage = bool((self.coverage == self.coverage[0]).all())
 
     def set_scale(self, scale: Mapping[str, float]) -> None:
-        """(Re)build the rate tables with rate multipliers per category or action."""
+        """(Re)build the rate table with rate multipliers per category or action."""
         unknown = sorted(set(scale) - {c for c, _, _ in self.columns})
         if unknown:
             raise KeyError(f"no category or action {', '.join(unknown)} to rescale")
         self.scale = dict(scale)
-        self.tables: dict[str, NDArray[np.int64]] = {}
-        self.cols: dict[str, NDArray[np.int64]] = {}
-        for kind in KINDS:
-            full = rate_table(self.spaces[kind], self.columns, self.propensity, self.scale)
-            active = np.flatnonzero(full.any(axis=0))
-            self.tables[kind], self.cols[kind] = full[:, active], active
-            if len(self.groups[kind].codes):
-                self.groups[kind].refresh(self.tables[kind])
+        full = np.concatenate([rate_table(self.spaces[k], self.columns, self.propensity, self.scale)[:-1]
+                               for k in KINDS] + [np.zeros((1, len(self.columns)), np.int64)])
+        self.cols = np.flatnonzero(full.any(axis=0))
+        self.table = np.ascontiguousarray(full[:, self.cols])
+        self.col_position = np.full(len(self.columns), -1, np.int64)
+        self.col_position[self.cols] = np.arange(len(self.cols))
+        if len(self.group.codes):
+            self.group.setup(self.table)
 
     # -- the day --------------------------------------------------------------------------------
     def draw(self, day: int) -> DayDraws:
         """The events and attempts of ``day`` (days since 1970) in this shard."""
+        g, cols = self.group, self.cols
+        n_cat = len(self.categories)
+        events = np.zeros(n_cat, np.int64)
+        empty = DayDraws(_cat([], _RECORD_FIELDS), _cat([], _ATTEMPT_FIELDS), events)
+        if not len(g.codes) or not len(cols):
+            return empty
         month = (EPOCH + dt.timedelta(days=int(day))).month
-        recs: list[dict[str, NDArray]] = []
-        atts: list[dict[str, NDArray]] = []
-        events = np.zeros(len(self.categories), np.int64)
-        for kind in KINDS:
-            g = self.groups[kind]
-            cols = self.cols[kind]
-            if not len(g.codes) or not len(cols):
-                continue
-            mult = self.months[cols, month].astype(float) / ONE
-            kk = rng.key(self.seed, f"events/{kind}", day)
-            cell = (g.blocks[:, None].astype(np.uint64) << np.uint64(8)) | cols[None, :].astype(np.uint64)
-            counts = rng.poisson(g.lam * mult[None, :], kk, cell)
-            bi, ci = np.nonzero(counts)
-            n = counts[bi, ci]
-            if not len(n):
-                continue
-            bi, ci = np.repeat(bi, n), np.repeat(ci, n)
-            k = np.arange(len(bi)) - np.repeat(np.cumsum(n) - n, n)
-            blk, col = g.blocks[bi], cols[ci]
-            eid = event_ids(blk, col, k)
-            att = self.is_attempt[col]
-            ev = np.flatnonzero(~att)
-            events += np.bincount(col[ev], minlength=len(self.columns))[:len(self.categories)]
-            # Each event's source, and whether it sees the event: decided before choosing who
-            # when coverage does not depend on the region (then unseen events need no subject).
-            key = rng.key(self.seed, f"detect/{kind}", day)
-            sub = eid[ev] << np.uint64(2)
-            n_src = self.n_sources[col[ev]]
-            pick = np.minimum((rng.uniform(key, sub) * n_src).astype(np.int64), n_src - 1)
-            source = self.source_table[col[ev], pick]
-            u_seen = rng.uniform(key, sub | np.uint64(1))
-            if self.uniform_coverage:
-                seen = u_seen < self.coverage[0, self.source_channel[source]]
-                ev, source, sub = ev[seen], source[seen], sub[seen]
-            need = np.sort(np.concatenate([np.flatnonzero(att), ev]))
-            member = np.full(len(bi), -1, np.int64)
-            member[need] = self._choose(kind, day, bi[need], ci[need], eid[need])
-            if not self.uniform_coverage:
-                seen = u_seen < self.coverage[g.region[member[ev]], self.source_channel[source]]
-                ev, source, sub = ev[seen], source[seen], sub[seen]
-            if att.any():
-                atts.append({"action": col[att] - len(self.categories), "subject": g.codes[member[att]],
-                             "kind": np.full(att.sum(), KINDS.index(kind), np.int8),
-                             "block": blk[att], "k": k[att], "member": member[att]})
-            if len(ev):
-                second = 7 * 3600 + (rng.uniform(key, sub | np.uint64(2)) * 15 * 3600).astype(np.int32)
-                value = draw_values(self.values, col[ev], key, sub | np.uint64(3))
-                recs.append({"subject": g.codes[member[ev]], "category": col[ev].astype(np.int16),
-                             "source": source, "second": second, "value": value,
-                             "kind": np.full(len(ev), KINDS.index(kind), np.int8), "block": blk[ev],
-                             "k": k[ev], "member": member[ev]})
-        return DayDraws(_cat(recs, _RECORD_FIELDS), _cat(atts, _ATTEMPT_FIELDS), events)
+        # one Poisson count per (cell, column) with a positive rate; most means are tiny, so
+        # one uniform against the cached exp(-mean) settles almost all of them
+        counter = (g.cells[g.nz_cell].astype(np.uint64) << np.uint64(8)) | cols[g.nz_col].astype(np.uint64)
+        key = rng.key(self.seed, "events", day)
+        counts = np.zeros(len(counter), np.int64)
+        s = g.nz_small
+        counts[s] = rng.poisson_inversion(g.nz_lam[s], rng.uniform(key, counter[s], 0), g.nz_exp[s])
+        big = g.nz_large
+        if len(big):
+            counts[big] = rng.poisson(g.nz_lam[big], key, counter[big])
+        counts[~self.months[cols[g.nz_col], month]] = 0
+        hit = np.flatnonzero(counts)
+        if not len(hit):
+            return empty
+        n = counts[hit]
+        bi, ci = np.repeat(g.nz_cell[hit], n), np.repeat(g.nz_col[hit], n)
+        k = np.arange(len(bi)) - np.repeat(np.cumsum(n) - n, n)
+        cl, col = g.cells[bi], cols[ci]
+        eid = event_ids(cl, col, k)
+        att = self.is_attempt[col]
+        ev = np.flatnonzero(~att)
+        events += np.bincount(col[ev], minlength=n_cat)
+        # Each event's source, and whether it sees the event: decided before choosing who when
+        # coverage does not depend on the region (then unseen events need no subject).
+        key = rng.key(self.seed, "detect", day)
+        sub = eid[ev] << np.uint64(2)
+        n_src = self.n_sources[col[ev]]
+        pick = np.minimum((rng.uniform(key, sub) * n_src).astype(np.int64), n_src - 1)
+        source = self.source_table[col[ev], pick]
+        u_seen = rng.uniform(key, sub | np.uint64(1))
+        if self.uniform_coverage:
+            seen = u_seen < self.coverage[0, self.source_channel[source]]
+            ev, source, sub = ev[seen], source[seen], sub[seen]
+        need = np.flatnonzero(att)
+        need = np.concatenate([need, ev]) if len(ev) else need
+        member = np.full(len(bi), -1, np.int64)
+        member[need] = self._choose(day, bi[need], ci[need], eid[need])
+        if not self.uniform_coverage:
+            seen = u_seen < self.coverage[g.region[member[ev]], self.source_channel[source]]
+            ev, source, sub = ev[seen], source[seen], sub[seen]
+        a = np.flatnonzero(att)
+        attempts = {"action": col[a] - n_cat, "subject": g.codes[member[a]],
+                    "kind": (cl[a] % 8).astype(np.int8), "block": cl[a] // 8, "k": k[a], "member": member[a]}
+        second = 7 * 3600 + (rng.uniform(key, sub | np.uint64(2)) * 15 * 3600).astype(np.int32)
+        records = {"subject": g.codes[member[ev]], "category": col[ev].astype(np.int16),
+                   "source": source.astype(np.int16), "second": second,
+                   "value": draw_values(self.values, col[ev], key, sub | np.uint64(3)),
+                   "kind": (cl[ev] % 8).astype(np.int8), "block": cl[ev] // 8, "k": k[ev],
+                   "member": member[ev]}
+        return DayDraws(_cat([records], _RECORD_FIELDS), _cat([attempts], _ATTEMPT_FIELDS), events)
 
-    def _choose(self, kind: str, day: int, bi: NDArray, ci: NDArray, eid: NDArray[np.uint64]
-                ) -> NDArray[np.int64]:
-        """Each event's member (position in the group): uniform proposals, accepted with
-        probability rate / block maximum, a batch of proposals at a time (try ``t`` is keyed by
-        ``t``; the first accepted wins); after ``_MAX_TRIES``, exact inversion on the block.
-        One 64-bit draw per try: the high 32 bits pick the member, the low 32 bits accept."""
-        g, table = self.groups[kind], self.tables[kind]
-        key = rng.key(self.seed, f"who/{kind}", day)
+    def _choose(self, day: int, bi: NDArray, ci: NDArray, eid: NDArray[np.uint64]) -> NDArray[np.int64]:
+        """Each event's member (position in the group), in proportion to the members' rates:
+        uniform proposals from the event's cell, accepted with probability rate / cell maximum,
+        a batch of proposals at a time (try ``t`` is keyed by ``t``; the first accepted wins;
+        one 64-bit draw per try: the high 32 bits pick the member, the low 32 bits accept);
+        exact inversion on the cell after 64 tries."""
+        g = self.group
+        key = rng.key(self.seed, "who", day)
         start = g.starts[bi]
-        size = g.starts[bi + 1] - start
-        rmax = g.rmax[bi, ci].astype(np.float64)
+        size = (g.starts[bi + 1] - start).astype(np.float64)
+        rmax = g.rmax_f[bi, ci]
         member = np.full(len(bi), -1, np.int64)
         todo = np.arange(len(bi))
         base = eid << np.uint64(6)
@@ -284,17 +359,16 @@ class BehaviourModel:
                 break
             t = np.arange(t0, t1, dtype=np.uint64)[None, :]
             u1, u2 = rng.uniform_pair(key, base[todo, None] | t)
-            sz = size[todo, None]
-            m = start[todo, None] + np.minimum((u1 * sz).astype(np.int64), sz - 1)
-            ok = u2 * rmax[todo, None] < table[g.klass[m], ci[todo, None]]
+            m = start[todo, None] + (u1 * size[todo, None]).astype(np.int64)  # u1 < 1: m < end
+            ok = u2 * rmax[todo, None] < g.flat[g.row[m] + ci[todo, None]]
             hit = ok.any(axis=1)
             first = ok.argmax(axis=1)
             member[todo[hit]] = m[hit, first[hit]]
             todo = todo[~hit]
-        for e in todo.tolist():  # rare: a block whose rates are very uneven
-            lo, hi = start[e], start[e] + size[e]
-            cum = np.cumsum(table[g.klass[lo:hi], ci[e]])
-            u = rng.uniform(rng.key(self.seed, f"who-exact/{kind}", day), eid[e])
+        for e in todo.tolist():  # rare: a cell whose rates are very uneven
+            lo, hi = start[e], start[e] + int(size[e])
+            cum = np.cumsum(g.table[g.klass[lo:hi], ci[e]])
+            u = rng.uniform(rng.key(self.seed, "who-exact", day), eid[e])
             member[e] = lo + int(np.searchsorted(cum, np.floor(u * cum[-1]), side="right"))
         return member
 
@@ -303,33 +377,32 @@ class BehaviourModel:
         """Apply the effects of recorded events (open or close enforcement cases)."""
         if not self.effects or not len(records["category"]):
             return
-        for kind in ("person", "organisation"):
-            space = self.spaces[kind]
-            stride = space.stride("case")
-            g = self.groups[kind]
-            touched = []
-            for effect, to in (("open_case", 1), ("close_case", 0)):
-                cats = [self.categories.index(c) for c, e in self.effects.items() if e == effect]
-                m = (records["kind"] == KINDS.index(kind)) & np.isin(records["category"], cats)
-                if not m.any():
+        g = self.group
+        for effect, to in (("open_case", 1), ("close_case", 0)):
+            cats = [self.categories.index(c) for c, e in self.effects.items() if e == effect]
+            m = np.isin(records["category"], cats)
+            for kind in ("person", "organisation"):
+                mk = m & (records["kind"] == KINDS.index(kind))
+                if not mk.any():
                     continue
-                mem = records["member"][m]
-                level = (g.klass[mem] // stride) % 2
-                g.klass[mem] += ((to - level) * stride).astype(np.int32)
-                touched.append(np.searchsorted(g.blocks, g.block[mem]))
-            if touched:
-                g.refresh(self.tables[kind], np.unique(np.concatenate(touched)))
+                mem = np.unique(records["member"][mk])
+                stride = self.spaces[kind].stride("case")
+                level = ((g.klass[mem] - self.offsets[kind]) // stride) % 2
+                if (level != to).any():
+                    mem = mem[level != to]
+                    g.change(mem, g.klass[mem] + (to - level[level != to]) * stride)
 
     def open_cases(self, kind: str = "person") -> int:
-        g = self.groups[kind]
-        return int(((g.klass // self.spaces[kind].stride("case")) % 2).sum())
+        mem = self.members(kind)
+        return int(((mem.klass // self.spaces[kind].stride("case")) % 2).sum())
 
     # -- history ----------------------------------------------------------------------------------
     def weights(self, kind: str, column: str) -> NDArray[np.int64]:
-        """Each member's rate (2**-40 per day) for ``column``, ignoring the case requirement."""
+        """Each member of ``kind``'s rate (2**-40 per day) for ``column``, ignoring the case
+        requirement."""
         j = [c for c, _, _ in self.columns].index(column)
         full = rate_table(self.spaces[kind], [self.columns[j]], self.propensity, self.scale)[:, 0]
-        return full[self.groups[kind].klass]
+        return full[self.members(kind).klass]
 
 
 _RECORD_FIELDS = {"subject": np.int64, "category": np.int16, "source": np.int16, "second": np.int32,
@@ -339,14 +412,14 @@ _ATTEMPT_FIELDS = {"action": np.int64, "subject": np.int64, "kind": np.int8, "bl
                    "k": np.int64, "member": np.int64}
 
 
-def event_ids(block: NDArray, column: NDArray, k: NDArray) -> NDArray[np.uint64]:
-    """One counter per event of a day: block (30 bits), column (8), event number (20) packed into
-    58 bits, leaving 6 for the tries of :meth:`BehaviourModel._choose`."""
+def event_ids(cell: NDArray, column: NDArray, k: NDArray) -> NDArray[np.uint64]:
+    """One counter per event of a day: cell (block x 8 + kind, 30 bits), column (8), event
+    number (20) packed into 58 bits, leaving 6 for the tries of :meth:`BehaviourModel._choose`."""
     if len(k) and (int(np.max(k)) >= 1 << 20 or int(np.max(column)) >= 1 << 8
-                   or int(np.max(block)) >= 1 << 30):
-        raise OverflowError("more than 2**20 events in one block, column and day, 256 columns or "
-                            "2**30 blocks: use bigger blocks")
-    return ((np.asarray(block, np.uint64) << np.uint64(28)) | (np.asarray(column, np.uint64) << np.uint64(20))
+                   or int(np.max(cell)) >= 1 << 30):
+        raise OverflowError("more than 2**20 events in one cell, column and day, 256 columns or "
+                            "2**27 blocks: use bigger blocks")
+    return ((np.asarray(cell, np.uint64) << np.uint64(28)) | (np.asarray(column, np.uint64) << np.uint64(20))
             | np.asarray(k, np.uint64))
 
 

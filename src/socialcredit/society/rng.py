@@ -36,6 +36,7 @@ __all__ = [
     "key",
     "normal",
     "poisson",
+    "poisson_inversion",
     "stream",
     "uniform",
     "uniform_pair",
@@ -44,7 +45,8 @@ __all__ = [
 _M64 = (1 << 64) - 1
 _GAMMA = 0x9E3779B97F4A7C15  # golden-ratio increment of SplitMix64
 _C1, _C2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
-_SPLIT = 10.0  # inversion below, transformed rejection (PTRS, valid from 10) above
+SPLIT = 10.0  # inversion below, transformed rejection (PTRS, valid from 10) above
+_SPLIT = SPLIT
 _U_GAMMA, _U_C1, _U_C2 = np.uint64(_GAMMA), np.uint64(_C1), np.uint64(_C2)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
@@ -166,20 +168,36 @@ def poisson(lam: ArrayLike, k: int, *counters: ArrayLike) -> NDArray[np.int64]:
     return res.reshape(shape)
 
 
-def _inversion(lam: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.int64]:
+def poisson_inversion(lam: NDArray[np.float64], u: NDArray[np.float64],
+                      exp_neg: NDArray[np.float64] | None = None) -> NDArray[np.int64]:
+    """Poisson variates by inversion of given uniforms ``u`` (means below :data:`SPLIT`);
+    ``exp_neg`` may pass ``exp(-lam)`` when it is known already."""
+    return _inversion(lam, u, exp_neg)
+
+
+def _inversion(lam: NDArray[np.float64], u: NDArray[np.float64],
+               exp_neg: NDArray[np.float64] | None = None) -> NDArray[np.int64]:
     n = np.zeros(lam.shape, dtype=np.int64)
-    p = np.exp(-lam)
+    active = np.flatnonzero(u > (np.exp(-lam) if exp_neg is None else exp_neg))
+    if not active.size:
+        return n
+    # continue only where the first step did not settle it (most means are tiny)
+    lam_a = lam[active]
+    p = np.exp(-lam_a) if exp_neg is None else exp_neg[active].copy()
     cdf = p.copy()
-    active = np.flatnonzero(u > cdf)
+    u_a = u[active]
+    out = np.zeros(active.size, dtype=np.int64)
+    act = np.arange(active.size)
     i = 0
-    while active.size:
+    while act.size:
         i += 1
-        p[active] *= lam[active] / i
-        cdf[active] += p[active]
-        n[active] = i
-        still = u[active] > cdf[active]
+        p[act] *= lam_a[act] / i
+        cdf[act] += p[act]
+        out[act] = i
+        still = u_a[act] > cdf[act]
         # Round-off can leave the cdf a hair below u deep in the tail: stop there.
-        active = active[still & (p[active] > 1e-300)]
+        act = act[still & (p[act] > 1e-300)]
+    n[active] = out
     return n
 
 

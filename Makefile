@@ -16,10 +16,16 @@ $(VENV)/.dev: $(VENV)/.base
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# Browser tests drive Debian's Chromium through Playwright (never a browser Playwright downloads).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(VENV)/.browser: $(VENV)/.base
+	command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	touch $@
+
 run: $(VENV)/.base
 	$(SC) demo --out runs/demo
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(VENV)/.browser
 	$(VENV)/bin/ruff check src tests bench
 	$(PY) -m pytest -n 2 -q
 

@@ -1,7 +1,8 @@
 """A plain, obviously-correct engine: loops over subjects and records, Python dates, no arrays.
 
-It reads the rulebook models directly and follows docs/engine.md line by line; the property test
-checks the vectorised engine against it. Slow by design.
+It reads the rulebook models directly and follows docs/engine.md line by line — points, factors
+and tiers models, network terms, lists, measures — and the property test checks the vectorised
+engine against it. Slow by design.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from socialcredit.rulebooks import Rulebook
 from socialcredit.rulebooks.resolve import national_or_jurisdiction
-from socialcredit.rulebooks.score import PointsScore
+from socialcredit.rulebooks.score import FactorsScore, PointsScore, TiersScore
 from socialcredit.vocabulary import vocabulary
 
 NEVER = dt.date.max
@@ -96,7 +97,8 @@ class Rel:
 
 @dataclass
 class Result:
-    scores: dict[tuple[str, str, str], tuple[float, str | None]] = field(default_factory=dict)
+    scores: dict[tuple[str, str, str], tuple[float | None, str | None]] = field(
+        default_factory=dict)
     lists: dict[tuple[str, str, str], tuple[dt.date | None, dt.date]] = field(default_factory=dict)
     outcomes: dict[tuple[str, str], int] = field(default_factory=dict)
     disclosed: set[tuple[str, str]] = field(default_factory=set)
@@ -138,7 +140,7 @@ class Reference:
         self.jur = int(book.jurisdiction.code)
         self._lists: dict[str, dict[str, list[tuple[str, dt.date | None, dt.date]]]] = {}
         self._direct: dict[str, dict[str, list[tuple[dt.date | None, dt.date]]]] = {}
-        self._scores: dict[str, dict[str, tuple[float, int, str | None]]] = {}
+        self._scores: dict[str, dict[str, tuple[float | None, int, str | None]]] = {}
 
     # ---------------------------------------------------------------- lists
     def listable(self, lst: Any, s: Subject, day: dt.date) -> bool:
@@ -216,8 +218,10 @@ class Reference:
                     if e.score not in (None, mid):
                         continue
                     for sid, (score, _, grade) in per.items():
-                        hit = score < e.score_below if e.score_below is not None else (
-                            grade in (e.grade_in or []))
+                        if e.score_below is not None:
+                            hit = score is not None and score < e.score_below
+                        else:
+                            hit = grade in (e.grade_in or [])
                         if hit and self.listable(lst, self.subjects[sid], self.day):
                             out.setdefault(sid, []).append((None, NEVER))
         self._direct[lid] = out
@@ -273,9 +277,50 @@ class Reference:
         cat = vocabulary().categories.get(rule.category)
         return exp.after if (cat.direction if cat else "breaking") == exp.applies_to else None
 
+    def related(self, via: Any, s: Subject) -> set[str]:
+        """Subjects related to ``s`` along a network term on the day (never ``s`` itself)."""
+        out = set()
+        for rel in self.relations:
+            if rel.relation != via.relation or not rel.holds(self.day):
+                continue
+            if via.to in ("object", "both") and rel.subject == s.id:
+                out.add(rel.object)
+            if via.to in ("subject", "both") and rel.object == s.id:
+                out.add(rel.subject)
+        out.discard(s.id)
+        return out
+
+    def network_points(self, rule: Any, s: Subject) -> list[float]:
+        """A network term: one entry (the total) when the count or share is above zero."""
+        related = self.related(rule.via, s)
+        if rule.on_list is not None:
+            on = [u for u in related if u in self.members(rule.on_list)]
+            if not on:
+                return []
+            term = len(on) / len(related) if rule.via.aggregate == "share" else len(on)
+            return [float(rule.points) * term]
+        exp = self.expiry(rule)
+        total, count, hit = 0.0, 0, 0
+        for u in related:
+            mine = [r for r in self.records if r.subject == u and r.category == rule.category
+                    and add(r.day, exp) > self.day]
+            hit += bool(mine)
+            for r in mine:
+                p = float(rule.points) if rule.points is not None else (
+                    rule.points_per_unit * r.value / rule.unit_step)
+                if rule.clamp:
+                    p = min(max(p, rule.clamp.min), rule.clamp.max)
+                total += p
+                count += 1
+        if rule.via.aggregate == "share":
+            return [float(rule.points) * hit / len(related)] if hit else []
+        return [total] if count else []
+
     def rule_points(self, rule: Any, s: Subject) -> list[float]:
         if not when_ok(rule.when, s, self.day):
             return []
+        if rule.via is not None:
+            return self.network_points(rule, s)
         if rule.on_list is not None:
             return [float(rule.points or 0.0)] if s.id in self.members(rule.on_list) else []
         exp = self.expiry(rule)
@@ -313,28 +358,73 @@ class Reference:
                 pts[i] = take if pts[i] > 0 else -take
         return pts
 
-    def scores(self) -> dict[str, dict[str, tuple[float, int, str | None]]]:
+    def tier_of(self, m: Any, s: Subject) -> int:
+        for i, t in enumerate(m.tiers):
+            w = t.when
+            if w is None:
+                return i
+            recent = [r for r in self.records if r.subject == s.id
+                      and (w.within is None or add(r.day, w.within) > self.day)]
+            ok = True
+            if w.any_record is not None:
+                ok &= any(r.category in w.any_record for r in recent)
+            if w.no_record is not None:
+                ok &= not any(r.category in w.no_record for r in recent)
+            if w.on_list is not None:
+                ok &= any(s.id in self.members(x) for x in w.on_list if x in self.v.lists)
+            if w.not_on_list is not None:
+                ok &= not any(s.id in self.members(x) for x in w.not_on_list
+                              if x in self.v.lists)
+            if ok:
+                return i
+        return -1
+
+    def summed(self, rules: list[Any], s: Subject, names: list[str]) -> tuple[float, int]:
+        """The rules' points for ``s`` and the worst grade index a ``cap_grade`` holds it to."""
+        total, cap = 0.0, -1
+        for r in rules:
+            pts = self.rule_points(r, s)
+            total += sum(pts)
+            if r.cap_grade and pts and r.cap_grade in names:
+                cap = max(cap, names.index(r.cap_grade))
+        return total, cap
+
+    def scores(self) -> dict[str, dict[str, tuple[float | None, int, str | None]]]:
         if self._scores:
             return self._scores
         for m in self.v.scores.values():
-            assert isinstance(m, PointsScore)
-            rules = [r for r in self.v.rules.values() if r.factor is None
-                     and r.score in (None, m.id)]
-            per = {}
+            per: dict[str, tuple[float | None, int, str | None]] = {}
+            if isinstance(m, TiersScore):
+                names = [t.grade for t in m.tiers]
+                for s in self.subjects.values():
+                    if self.scored(m, s):
+                        g = self.tier_of(m, s)
+                        per[s.id] = (None, g, names[g] if g >= 0 else None)
+                self._scores[m.id] = per
+                continue
+            names = [g.grade for g in m.grades]
             for s in self.subjects.values():
                 if not self.scored(m, s):
                     continue
-                total = m.base
-                cap = -1
-                names = [g.grade for g in m.grades]
-                for r in rules:
-                    pts = self.rule_points(r, s)
-                    total += sum(pts)
-                    if r.cap_grade and pts and r.cap_grade in names:
-                        cap = max(cap, names.index(r.cap_grade))
-                lo = m.bounds.min if m.bounds and m.bounds.min is not None else float("-inf")
-                hi = m.bounds.max if m.bounds and m.bounds.max is not None else float("inf")
-                total = min(max(total, lo), hi)
+                if isinstance(m, FactorsScore):
+                    cap, weighted = -1, 0.0
+                    for f in m.factors:
+                        rules = [r for r in self.v.rules.values() if r.factor == f.id
+                                 and r.score in (None, m.id)]
+                        x, c = self.summed(rules, s, names)
+                        cap = max(cap, c)
+                        sub = min(max(m.factor_base + x, 0.0), m.factor_max)
+                        weighted += f.weight * sub
+                    total = m.range.min + (m.range.max - m.range.min) * weighted / m.factor_max
+                else:
+                    assert isinstance(m, PointsScore)
+                    rules = [r for r in self.v.rules.values() if r.factor is None
+                             and r.score in (None, m.id)]
+                    x, cap = self.summed(rules, s, names)
+                    total = m.base + x
+                    lo = m.bounds.min if m.bounds and m.bounds.min is not None else float("-inf")
+                    hi = m.bounds.max if m.bounds and m.bounds.max is not None else float("inf")
+                    total = min(max(total, lo), hi)
                 g = next((i for i, b in enumerate(m.grades)
                           if b.min is None or total >= b.min), -1)
                 if g >= 0 and cap > g:

@@ -131,7 +131,7 @@ def test_score_writes_parquet_and_prints_sizes(db: Path, tmp_path: Path) -> None
     (["check", ANN, "travel.flight", "--on", "2019-02-30"], "malformed date"),
     (["explain", "NOBODY"], "unknown subject"),
     (["score", "--as-of", "yesterday"], "malformed date"),
-    (["score", "--rulebook", "sesame"], "engine part 2"),
+    (["score", "--rulebook", "no-such-rulebook"], "no-such-rulebook"),
 ])
 def test_usage_errors_exit_2_with_one_line(db: Path, args: list[str], message: str) -> None:
     got = runner.invoke(app, [args[0], "--db", str(db), *args[1:]])

@@ -6,8 +6,11 @@ are computed once; the lists in the order their dependencies require (a list ent
 another list, or through a score or grade, comes after it; a score that counts a list comes after
 that list); and each measure's targets and actions.
 
-What part 1 of the engine does not compute yet is refused here, by name: ``factors`` and
-``tiers`` score models and network terms (``via`` on rules) come with engine part 2.
+Three score models compile: ``points`` (a group of rules summed onto a base), ``factors`` (one
+group of rules per factor, each summed onto ``factor_base``, weighted onto a range) and ``tiers``
+(ordered conditions on records and lists). Rules with a network term (``via``) read the records or
+list standing of related subjects; what a network term cannot mean (escalation, brackets, caps,
+grade caps through someone else) is refused by name.
 
 Example:
     >>> from socialcredit.rulebooks import load_rulebook
@@ -24,13 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from socialcredit.engine.errors import EngineError, NotSupportedYet
+from socialcredit.engine.errors import EngineError
 from socialcredit.registry import RELATION_KINDS, SUBJECT_KINDS
-from socialcredit.rulebooks._common import Duration, Via, When
+from socialcredit.rulebooks._common import Duration, Network, Via, When
 from socialcredit.rulebooks.lists import Entry, ListDef, Measure
 from socialcredit.rulebooks.resolve import RulebookVersion, national_or_jurisdiction
 from socialcredit.rulebooks.rules import Rule
-from socialcredit.rulebooks.score import PointsScore
+from socialcredit.rulebooks.score import FactorsScore, PointsScore, TiersScore
 from socialcredit.vocabulary import vocabulary
 
 #: The record category that a list's ``repair: true`` exit listens to.
@@ -91,21 +94,37 @@ class CRule:
     clamp: tuple[float, float] | None = None
     cap: tuple[float, str] | None = None
     cap_grade: str | None = None
+    via: Network | None = None
 
     @property
     def simple(self) -> bool:
         """A constant number of points per record, nothing else: the one-pass table path."""
         return (self.kind == "points" and self.on_list is None and self.when is None
                 and self.cap is None and self.clamp is None and self.cap_grade is None
-                and self.cat >= 0)
+                and self.via is None and self.cat >= 0)
+
+
+@dataclass(frozen=True)
+class CTier:
+    """One tier of a ``tiers`` model: record category codes for ``any_record`` / ``no_record``
+    (-1 for a category no record has), list ids, and the ``within`` window."""
+
+    grade: str
+    any_cats: tuple[int, ...] | None = None
+    no_cats: tuple[int, ...] | None = None
+    on_lists: tuple[str, ...] | None = None
+    not_on_lists: tuple[str, ...] | None = None
+    within: Duration | None = None
 
 
 @dataclass
 class CModel:
-    """A ``points`` score model: base, bounds, bands (best first) and who it scores."""
+    """A score model: ``kind`` (``points``, ``factors``, ``tiers``), base, bounds (the range of a
+    ``factors`` model), grade names (bands or tiers, best first, ``mins`` their thresholds) and
+    who it scores; ``factors`` holds ``(id, weight)`` of a factors model, ``tiers`` the tiers."""
 
     id: str
-    model: PointsScore
+    model: PointsScore | FactorsScore | TiersScore
     base: float
     lo: float
     hi: float
@@ -113,6 +132,11 @@ class CModel:
     mins: np.ndarray
     kinds: tuple[int, ...]
     when: CWhen | None
+    kind: str = "points"
+    factors: tuple[tuple[str, float], ...] = ()
+    factor_base: float = 0.0
+    factor_max: float = 1.0
+    tiers: tuple[CTier, ...] = ()
 
     def grade_index(self, grade: str) -> int:
         return self.grades.index(grade) if grade in self.grades else -1
@@ -120,11 +144,13 @@ class CModel:
 
 @dataclass
 class CGroup:
-    """Score models that share one rule set (their sums are computed once)."""
+    """Score models that share one rule set (their sums are computed once), or one factor of a
+    ``factors`` model (``factor``: ``(model id, factor id)``; ``models`` is then empty)."""
 
     rules: list[CRule]
     models: list[CModel]
     simple: dict[int, CRule] = field(default_factory=dict)  # category code -> the simple rule
+    factor: tuple[str, str] | None = None
 
     @property
     def side_rules(self) -> list[CRule]:
@@ -194,6 +220,8 @@ class CompiledVersion:
     residents_only: bool
     consent: bool
     list_index: dict[str, int] = field(default_factory=dict)
+    factor_models: list[CModel] = field(default_factory=list)
+    tier_models: list[CModel] = field(default_factory=list)
 
     @property
     def rulebook(self) -> str:
@@ -201,7 +229,9 @@ class CompiledVersion:
 
     @property
     def models(self) -> list[CModel]:
-        return [m for g in self.groups for m in g.models]
+        """Every model, in the order of the evaluation's results: the points models (group by
+        group), then the factors models, then the tiers models."""
+        return [m for g in self.groups for m in g.models] + self.factor_models + self.tier_models
 
     def side_cats(self) -> set[int]:
         """Categories read record by record (lists and rules off the table path)."""
@@ -209,6 +239,12 @@ class CompiledVersion:
         for g in self.groups:
             cats |= {r.cat for r in g.side_rules if r.cat >= 0}
         return cats
+
+    def factor_groups(self, model: str) -> list[tuple[int, CGroup]]:
+        """``(group index, group)`` of each factor of factors model ``model``, in factor
+        order."""
+        return [(i, g) for i, g in enumerate(self.groups)
+                if g.factor is not None and g.factor[0] == model]
 
 
 def _expiry(rule: Rule, version: RulebookVersion) -> Duration | None:
@@ -224,13 +260,31 @@ def _expiry(rule: Rule, version: RulebookVersion) -> Duration | None:
     return exp.after if direction == exp.applies_to else None
 
 
+def _network(rule: Rule, version: RulebookVersion) -> None:
+    """Refuse what a network term cannot mean."""
+    via = rule.via
+    assert via is not None
+    where = f"rule {rule.id!r} of {version.rulebook}"
+    if via.relation not in RELATION_KINDS:
+        raise EngineError(f"{where}: unknown relation {via.relation!r} in its network term")
+    if rule.effect_kind not in ("points", "per_unit") or rule.brackets:
+        raise EngineError(f"{where}: a network term gives `points` (or plain "
+                          "`points_per_unit`) per related record or related subject; escalation, "
+                          "brackets and grade caps through someone else are not defined")
+    if rule.cap is not None:
+        raise EngineError(f"{where}: a network term takes no `cap`")
+    if via.aggregate == "share" and rule.effect_kind != "points":
+        raise EngineError(f"{where}: a `share` network term gives `points` times the share")
+    if rule.on_list is not None and rule.effect_kind != "points":
+        raise EngineError(f"{where}: a network term on a list gives `points`")
+
+
 def _rule(i: int, rule: Rule, version: RulebookVersion, cats: dict[str, int]) -> CRule:
     if rule.via is not None:
-        raise NotSupportedYet(f"rule {rule.id!r} of {version.rulebook} has a network term (`via`): "
-                          "network terms arrive with engine part 2 (issue 6)")
+        _network(rule, version)
     kind = rule.effect_kind
     c = CRule(i, rule.id, rule, kind, rule.category, cats.get(rule.category or "", -1),
-              rule.on_list, CWhen.of(rule.when), _expiry(rule, version))
+              rule.on_list, CWhen.of(rule.when), _expiry(rule, version), via=rule.via)
     if kind == "points":
         c.points = float(rule.points or 0.0)
     elif kind == "per_unit":
@@ -251,34 +305,69 @@ def _rule(i: int, rule: Rule, version: RulebookVersion, cats: dict[str, int]) ->
     return c
 
 
-def _model(m: Any, version: RulebookVersion) -> CModel:
-    if not isinstance(m, PointsScore):
-        raise NotSupportedYet(f"score model {m.id!r} of {version.rulebook} is a {m.model!r} model: "
-                          "factor and tier models arrive with engine part 2 (issue 6)")
+def _tier(t: Any, cats: dict[str, int]) -> CTier:
+    w = t.when
+    if w is None:
+        return CTier(t.grade)
+    return CTier(
+        t.grade,
+        tuple(cats.get(c, -1) for c in w.any_record) if w.any_record is not None else None,
+        tuple(cats.get(c, -1) for c in w.no_record) if w.no_record is not None else None,
+        tuple(w.on_list) if w.on_list is not None else None,
+        tuple(w.not_on_list) if w.not_on_list is not None else None,
+        w.within)
+
+
+def _model(m: Any, version: RulebookVersion, cats: dict[str, int]) -> CModel:
+    kinds = tuple(SUBJECT_KINDS.index(k) for k in m.subject_kinds)
+    if isinstance(m, TiersScore):
+        names = tuple(t.grade for t in m.tiers)
+        return CModel(m.id, m, 0.0, -np.inf, np.inf, names, np.full(len(names), -np.inf),
+                      kinds, CWhen.of(m.when), kind="tiers",
+                      tiers=tuple(_tier(t, cats) for t in m.tiers))
     bands = list(m.grades)
     mins = np.array([b.min if b.min is not None else -np.inf for b in bands], np.float64)
+    if isinstance(m, FactorsScore):
+        lo = m.range.min if m.range.min is not None else 0.0
+        hi = m.range.max if m.range.max is not None else float(m.factor_max)
+        return CModel(m.id, m, float(m.factor_base), float(lo), float(hi),
+                      tuple(b.grade for b in bands), mins, kinds, CWhen.of(m.when),
+                      kind="factors", factors=tuple((f.id, float(f.weight)) for f in m.factors),
+                      factor_base=float(m.factor_base), factor_max=float(m.factor_max))
     lo = m.bounds.min if m.bounds and m.bounds.min is not None else -np.inf
     hi = m.bounds.max if m.bounds and m.bounds.max is not None else np.inf
     return CModel(m.id, m, float(m.base), lo, hi, tuple(b.grade for b in bands), mins,
-                  tuple(SUBJECT_KINDS.index(k) for k in m.subject_kinds), CWhen.of(m.when))
+                  kinds, CWhen.of(m.when))
 
 
-def _groups(rules: list[CRule], version: RulebookVersion) -> list[CGroup]:
-    models = [_model(m, version) for m in version.scores.values()]
+def _groups(rules: list[CRule], version: RulebookVersion, cats: dict[str, int]
+            ) -> tuple[list[CGroup], list[CModel], list[CModel]]:
+    models = [_model(m, version, cats) for m in version.scores.values()]
     by_set: dict[tuple[int, ...], CGroup] = {}
+    factor_groups: list[CGroup] = []
     for m in models:
+        if m.kind == "factors":
+            for fid, _ in m.factors:
+                mine = tuple(r.index for r in rules if r.rule.factor == fid
+                             and r.rule.score in (None, m.id))
+                factor_groups.append(CGroup([rules[i] for i in mine], [], factor=(m.id, fid)))
+            continue
+        if m.kind != "points":
+            continue
         mine = tuple(r.index for r in rules if r.rule.factor is None
                      and r.rule.score in (None, m.id))
         group = by_set.setdefault(mine, CGroup([rules[i] for i in mine], []))
         group.models.append(m)
-    for g in by_set.values():
+    groups = [*by_set.values(), *factor_groups]
+    for g in groups:
         for r in g.rules:
             if r.simple and r.cat not in g.simple:
                 g.simple[r.cat] = r
         # a category with any other rule in the group goes record by record, all its rules
         side = {r.cat for r in g.rules if r not in g.simple.values()}
         g.simple = {c: r for c, r in g.simple.items() if c not in side}
-    return list(by_set.values())
+    return (groups, [m for m in models if m.kind == "factors"],
+            [m for m in models if m.kind == "tiers"])
 
 
 def _entry(i: int, e: Entry, cats: dict[str, int]) -> CEntry:
@@ -337,12 +426,16 @@ def compile_version(
     ``jurisdiction`` is the rulebook's jurisdiction code (``000000``: national).
 
     Raises:
-        EngineError: for what engine part 1 cannot compute, or a circular rulebook.
+        EngineError: for what the engine does not define (a network term with escalation,
+            say), or a circular rulebook.
     """
     cats = {c: i for i, c in enumerate(categories)}
     rules = [_rule(i, r, version, cats) for i, r in enumerate(version.rules.values())]
-    groups = _groups(rules, version)
+    groups, factor_models, tier_models = _groups(rules, version, cats)
     used = {r.on_list for r in rules if r.on_list}
+    for m in tier_models:
+        for t in m.tiers:
+            used |= set(t.on_lists or ()) | set(t.not_on_lists or ())
     lists: list[CList] = []
     for i, (lid, stage) in enumerate(_order_lists(version, used)):
         lst = version.lists[lid]
@@ -376,6 +469,8 @@ def compile_version(
         bool(scope and scope.residents_only),
         bool(consent and consent.required),
         index,
+        factor_models,
+        tier_models,
     )
 
 

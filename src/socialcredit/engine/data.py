@@ -301,3 +301,51 @@ def relations_from_registry(registry: Registry, subjects: SubjectArrays) -> Rela
 
     return RelationArrays(arr(k, np.int8), arr(s, np.int32), arr(o, np.int32),
                           arr(since, np.int64), arr(until, np.int64))
+
+
+def _recode(codes: np.ndarray, names: tuple[str, ...], into: tuple[str, ...]
+            ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``codes`` over ``names`` as codes over ``into`` extended by the names it lacks."""
+    merged = into + tuple(x for x in names if x not in into)
+    lut = np.array([merged.index(x) for x in names] + [-1], np.int64)
+    out = lut[np.where(codes < 0, len(names), codes)]
+    return out.astype(np.int16 if len(merged) < 32000 else np.int32), merged
+
+
+def append_records(old: RecordArrays, table: pa.Table | RecordArrays, subjects: SubjectArrays
+                   ) -> RecordArrays:
+    """``old`` followed by the newly arrived records of ``table`` (interned against
+    ``subjects``, whose first codes must be those ``old`` was interned against; or already
+    interned ``RecordArrays`` with their own category and source names). Category and source
+    codes of ``old`` are kept; new names get new codes after them. A new record of a table that
+    annuls an earlier one (``corrects``) voids it, old or new; interned arrays carry their own
+    ``void`` and annul nothing of ``old``."""
+    new = table if isinstance(table, RecordArrays) else records_from_table(table, subjects)
+    cat, categories = _recode(new.category, new.categories, old.categories)
+    if old.source is not None and new.source is not None:
+        src, sources = _recode(new.source, new.sources, old.sources)
+        source: np.ndarray | None = np.concatenate([old.source, src])
+    else:
+        source, sources = None, ()
+    n_old = len(old)
+
+    def numbered(ids: pa.Array | None, lo: int, k: int) -> pa.Array:
+        return (ids if ids is not None else pa.array([f"#{i}" for i in range(lo, lo + k)],
+                                                    pa.string())).cast(pa.string())
+
+    ids = None
+    if old.ids is not None or new.ids is not None:
+        ids = pa.concat_arrays([numbered(old.ids, 0, n_old), numbered(new.ids, n_old, len(new))])
+    void = np.concatenate([old.void, new.void])
+    if isinstance(table, pa.Table) and len(new) and "corrects" in table.column_names:
+        known = pc.is_valid(pc.index_in(table["subject"], value_set=subjects.ids))
+        corrects = table["corrects"].filter(known).combine_chunks()
+        has = pc.is_valid(corrects)
+        old_ids = ids.slice(0, n_old) if ids is not None else pa.array([], pa.string())
+        target = pc.index_in(corrects.filter(has), value_set=old_ids).drop_null()
+        void[_as_numpy(target).astype(np.int64)] = True
+    return RecordArrays(np.concatenate([old.subject, new.subject]),
+                        np.concatenate([old.category.astype(cat.dtype), cat]),
+                        np.concatenate([old.day, new.day]),
+                        np.concatenate([old.value, new.value]), void, categories, source,
+                        sources, ids)

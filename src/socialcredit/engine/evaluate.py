@@ -24,6 +24,7 @@ from socialcredit.engine.data import (
     RecordArrays,
     RelationArrays,
     SubjectArrays,
+    append_records,
     records_from_table,
     relations_from_registry,
     subjects_from_registry,
@@ -34,9 +35,12 @@ from socialcredit.engine.errors import EngineError, UnknownAction, UnknownSubjec
 from socialcredit.engine.lists import Membership, Reasons, derived_reasons, record_reasons
 from socialcredit.engine.points import (
     ModelScores,
+    Pass,
     Trace,
+    factor_scores,
     record_pass,
     score_group,
+    tier_scores,
 )
 from socialcredit.engine.propagate import Links, follow, propagated_reasons
 from socialcredit.registry import SUBJECT_KINDS, Registry
@@ -127,6 +131,35 @@ class Bound:
             engine, records, subjects, relations)
         self._void = np.flatnonzero(records.void)
         self._cache: dict[int, Evaluation] = {}
+        #: keep the last record pass so that :meth:`extend` looks up only the new records
+        self.incremental = False
+        self._passes: dict[int, Pass] = {}
+
+    def extend(self, records: pa.Table | RecordArrays, registry: Registry | None = None
+               ) -> Bound:
+        """This bound with newly arrived ``records`` (and, optionally, the registry as it now
+        stands) applied: the result evaluates exactly as a batch over all records would.
+
+        The registry may add subjects after those already known (their codes stay) and change
+        relations; one that reorders or drops subjects is refused (:class:`EngineError`). With
+        ``incremental`` set, the record pass of the last evaluated date is extended by the new
+        records rather than recomputed; everything after the pass (record-by-record rules,
+        lists, scores, decisions) is recomputed, as it depends on the whole history.
+        """
+        subjects, relations = self.subjects, self.relations
+        if registry is not None:
+            subjects = subjects_from_registry(registry)
+            n = len(self.subjects)
+            if len(subjects) < n or not subjects.ids.slice(0, n).equals(self.subjects.ids):
+                raise EngineError("the new registry reorders or drops subjects: bind all the "
+                                  "records afresh (Engine.bind) with it")
+            relations = relations_from_registry(registry, subjects)
+        recs = append_records(self.records, records, subjects)
+        out = Bound(self.engine, recs, subjects, relations)
+        out.incremental = self.incremental
+        if self.incremental and len(recs.categories) == len(self.records.categories):
+            out._passes = dict(self._passes)
+        return out
 
     def evaluate(self, as_of: dt.date | str | int) -> Evaluation:
         day = _as_day(as_of)
@@ -252,13 +285,15 @@ class Evaluation:
 
     def score_of(self, subject: str) -> tuple[float | None, str | None, str | None]:
         """``(score, grade, "rulebook/model")`` from the first rulebook and model scoring
-        ``subject`` (``None`` three times when nobody scores it)."""
+        ``subject`` (``None`` three times when nobody scores it; the score is ``None`` under a
+        ``tiers`` model, which grades without a number)."""
         code = self.code(subject)
         for r in self.results:
             for ms in r.models:
                 if ms.scored[code]:
                     g = int(ms.grade[code])
-                    return (float(ms.score[code]), ms.model.grades[g] if g >= 0 else None,
+                    x = float(ms.score[code])
+                    return (None if np.isnan(x) else x, ms.model.grades[g] if g >= 0 else None,
                             f"{r.cv.rulebook}/{ms.model.id}")
         return None, None, None
 
@@ -272,7 +307,8 @@ class Evaluation:
 
     @property
     def scores(self) -> pa.Table:
-        """One row per scored subject and model: ``subject, rulebook, model, score, grade``."""
+        """One row per scored subject and model: ``subject, rulebook, model, score, grade``
+        (``score`` null under a ``tiers`` model)."""
         if "scores" not in self._tables:
             parts = []
             for r in self.results:
@@ -284,7 +320,7 @@ class Evaluation:
                         "subject": self.subjects.ids.take(pa.array(who)),
                         "rulebook": pa.array([r.cv.rulebook] * len(who), pa.string()),
                         "model": pa.array([ms.model.id] * len(who), pa.string()),
-                        "score": pa.array(ms.score[who]),
+                        "score": pa.array(ms.score[who], mask=np.isnan(ms.score[who])),
                         "grade": grades.take(pa.array(np.where(g < 0, len(grades) - 1, g))),
                     }))
             self._tables["scores"] = pa.concat_tables(parts) if parts else pa.table({
@@ -367,7 +403,13 @@ def evaluate(bound: Bound, day: int) -> Evaluation:
     cvs = [engine.compiled(i, day, recs.categories) for i in range(len(engine.rulebooks))]
     side = set().union(*(cv.side_cats() for cv in cvs))
     groups = [g for cv in cvs for g in cv.groups]
-    weights, traces, cats = record_pass(groups, recs, bound._void, day, side)
+    prev = bound._passes.get(day)
+    if prev is not None and (prev.side != side or len(prev.weights) != len(groups)):
+        prev = None
+    traces, cats, state = record_pass(groups, recs, day, side, prev)
+    if bound.incremental:
+        bound._passes = {day: state}
+    weights = state.weights
     results = []
     k = 0
     for i, cv in enumerate(cvs):
@@ -378,9 +420,19 @@ def evaluate(bound: Bound, day: int) -> Evaluation:
         for stage in (0, 1):
             if stage == 1:
                 plain = {lid: m.subjects for lid, m in members.items()}
+                sums = []
                 for gi, g in zip(mine, cv.groups, strict=True):
-                    models += score_group(cv, g, weights[gi], traces[gi], cats, side, recs,
-                                          subjects, day, plain)
+                    x, ms = score_group(cv, g, weights[gi], traces[gi], cats, recs, subjects,
+                                        bound.relations, day, plain, bound._void)
+                    sums.append(x)
+                    models += ms
+                for m in cv.factor_models:
+                    fg = cv.factor_groups(m.id)
+                    models.append(factor_scores(cv, m, [sums[j] for j, _ in fg],
+                                                [traces[mine[j]] for j, _ in fg], subjects,
+                                                day))
+                for m in cv.tier_models:
+                    models.append(tier_scores(cv, m, recs, subjects, day, plain))
             for lst in cv.lists:
                 if lst.stage != stage:
                     continue

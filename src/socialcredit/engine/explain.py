@@ -84,23 +84,50 @@ class Explanation:
         return "\n".join(out)
 
 
+def _render_parts(parts: list[dict[str, Any]], expired: list[dict[str, Any]], indent: str
+                  ) -> list[str]:
+    out = []
+    for p in parts:
+        cite = p["citation"] or {}
+        src = cite.get("source") or ("assumed" if cite.get("assumed") else "")
+        exp = f", expires {p['expires']}" if p["expires"] else ""
+        if p.get("network"):
+            n = p["network"]
+            what = (f"via {n['relation']}: {n['aggregate']} {n['term']:g} of "
+                    + (f"{n['category']} records" if n["category"] else f"list {n['list']}")
+                    + " of related subjects")
+        elif p["record"]:
+            what = f"{p['record']} {p['date']} {p['category']}"
+        else:
+            what = f"on list {p['list']}"
+        out.append(f"{indent}{_num(p['points']):>6}  {what}: rule {p['rule']} [{src}]{exp}")
+    for p in expired:
+        out.append(f"{indent}     0  {p['record']} {p['date']} {p['category']}: rule "
+                   f"{p['rule']} expired {p['expires']}")
+    return out
+
+
 def _render_score(s: dict[str, Any]) -> list[str]:
-    if s["score"] is None:
+    if s["score"] is None and s.get("kind") != "tiers":
         return [f"  {s['model']}: not scored ({s['why']})"]
+    if s.get("kind") == "tiers":
+        return [f"  {s['model']}: tier {s['grade'] or 'none'}: {s['grade_why']}"]
+    if s.get("kind") == "factors":
+        lo, hi = s["range"]
+        out = [f"  {s['model']}: {s['score']:g} = {lo:g} + {hi - lo:g} × Σ weight × "
+               f"sub-score / {s['factor_max']:g}"]
+        out.append(f"    grade {s['grade']}: {s['grade_why']}")
+        for f in s["factors"]:
+            out.append(f"    {f['factor']} (weight {f['weight']:g}): {f['sub_score']:g} = base "
+                       f"{f['base']:g}" + "".join(f" {_num(p['points'])}" for p in f["parts"])
+                       + (" (bounded)" if f["bounded"] else ""))
+            out += _render_parts(f["parts"], f["expired"], "      ")
+        return out
     out = [f"  {s['model']}: {s['score']:g} = base {s['base']:g}"
            + "".join(f" {_num(p['points'])}" for p in s["parts"])
            + (f" (bounded to {s['score']:g})" if s.get("bounded") else "")]
     out.append(f"    grade {s['grade']}: {s['grade_why']}")
-    for p in s["parts"]:
-        cite = p["citation"] or {}
-        src = cite.get("source") or ("assumed" if cite.get("assumed") else "")
-        exp = f", expires {p['expires']}" if p["expires"] else ""
-        what = f"{p['record']} {p['date']} {p['category']}" if p["record"] else (
-            f"on list {p['list']}")
-        out.append(f"    {_num(p['points']):>6}  {what}: rule {p['rule']} [{src}]{exp}")
-    for p in s["expired"]:
-        out.append(f"         0  {p['record']} {p['date']} {p['category']}: rule {p['rule']} "
-                   f"expired {p['expires']}")
+    out += _render_parts(s["parts"], s["expired"], "    ")
     return out
 
 
@@ -120,64 +147,137 @@ def _record(ev: Evaluation, pos: int) -> dict[str, Any]:
             "category": recs.categories[int(recs.category[pos])]}
 
 
+def _parts(ev: Evaluation, res: RulebookResult, trace: Any, code: int, mine: np.ndarray
+           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What fed one group's sum for ``code``: ``(parts, expired)``, read off the trace."""
+    recs = ev.records
+    sources = res.rulebook.sources
+    plain: list[dict[str, Any]] = []
+    expired: list[dict[str, Any]] = []
+    for pos in mine:
+        cat = int(recs.category[pos])
+        rule = trace.simple.get(cat)
+        if rule is None or recs.void[pos]:
+            continue
+        pts = float(trace.table[cat, int(recs.day[pos]) - trace.dmin])
+        row = {**_record(ev, int(pos)), "rule": rule.id, "label": rule.rule.label,
+               "points": pts, "citation": _cite(rule.rule, sources), "list": None,
+               "expires": iso(int(add_duration([int(recs.day[pos])], rule.expiry)[0]))}
+        (plain if pts else expired).append(row)
+    rows = np.flatnonzero(trace.subject == code)
+    for i in rows:
+        rule = res.cv.rules[int(trace.rule[i])]
+        pos = int(trace.pos[i])
+        base = _record(ev, pos) if pos >= 0 else {"record": None, "date": None,
+                                                   "category": None}
+        row = {**base, "rule": rule.id, "label": rule.rule.label,
+               "points": float(trace.points[i]),
+               "citation": _cite(rule.rule, sources), "list": rule.on_list,
+               "grade_cap": rule.cap_grade,
+               "expires": iso(int(add_duration([int(recs.day[pos])], rule.expiry)[0]))
+               if pos >= 0 else None}
+        if rule.via is not None:
+            who, term = trace.terms[rule.index]
+            k = int(np.searchsorted(who, code))
+            row["network"] = {"relation": rule.via.relation, "to": rule.via.to,
+                              "aggregate": rule.via.aggregate,
+                              "term": float(term[k]) if k < len(who) and who[k] == code
+                              else 0.0,
+                              "category": rule.category, "list": rule.on_list}
+        plain.append(row)
+    plain.sort(key=lambda p: (p["date"] or "", p["record"] or ""))
+    return plain, expired
+
+
+def _band_why(m: Any, ms: Any, code: int, plain: list[dict[str, Any]]) -> tuple[str, int]:
+    score = float(ms.score[code])
+    gi = int(ms.grade[code])
+    band = next((i for i, mn in enumerate(m.mins) if score >= mn), -1)
+    why = (f"{score:g} ≥ {m.mins[band]:g}" if band >= 0 and np.isfinite(m.mins[band])
+           else f"{score:g}, the lowest band") if band >= 0 else "below every band"
+    caps = [p for p in plain if p.get("grade_cap")]
+    if int(ms.cap[code]) >= 0 and gi == int(ms.cap[code]) and gi != band:
+        c = next(p for p in caps if p["grade_cap"] == m.grades[gi])
+        why += (f" would give {m.grades[band]}; capped at {m.grades[gi]} by rule "
+                f"{c['rule']} ({c['record']}, {c['date']})")
+    return why, band
+
+
+def _tier_why(m: Any, gi: int) -> str:
+    if gi < 0:
+        return "no tier's conditions hold"
+    w = m.model.tiers[gi].when
+    if w is None:
+        return "no earlier tier's conditions hold"
+    parts = []
+    span = f" within {w.within}" if w.within else ""
+    if w.any_record is not None:
+        parts.append(f"a record of {', '.join(w.any_record)}{span}")
+    if w.no_record is not None:
+        parts.append(f"no record of the {len(w.no_record)} listed categories{span}")
+    if w.on_list is not None:
+        parts.append(f"on list {', '.join(w.on_list)}")
+    if w.not_on_list is not None:
+        parts.append(f"not on list {', '.join(w.not_on_list)}")
+    return "; ".join(parts) or "its conditions hold"
+
+
 def _scores(ev: Evaluation, res: RulebookResult, code: int, mine: np.ndarray
             ) -> list[dict[str, Any]]:
-    recs, out = ev.records, []
+    out = []
     sources = res.rulebook.sources
-    k = 0
-    for g, trace in zip(res.cv.groups, res.traces, strict=True):
-        # the plain table's contributions of this subject, and the recorded others
-        plain = []
-        expired = []
-        for pos in mine:
-            cat = int(recs.category[pos])
-            rule = trace.simple.get(cat)
-            if rule is None or recs.void[pos]:
-                continue
-            pts = float(trace.table[cat, int(recs.day[pos]) - trace.dmin])
-            row = {**_record(ev, int(pos)), "rule": rule.id, "label": rule.rule.label,
-                   "points": pts, "citation": _cite(rule.rule, sources), "list": None,
-                   "expires": iso(int(add_duration([int(recs.day[pos])], rule.expiry)[0]))}
-            (plain if pts else expired).append(row)
-        rows = np.flatnonzero(trace.subject == code)
-        for i in rows:
-            rule = res.cv.rules[int(trace.rule[i])]
-            pos = int(trace.pos[i])
-            base = _record(ev, pos) if pos >= 0 else {"record": None, "date": None,
-                                                       "category": None}
-            plain.append({**base, "rule": rule.id, "label": rule.rule.label,
-                          "points": float(trace.points[i]),
-                          "citation": _cite(rule.rule, sources), "list": rule.on_list,
-                          "grade_cap": rule.cap_grade,
-                          "expires": iso(int(add_duration([int(recs.day[pos])], rule.expiry)[0]))
-                          if pos >= 0 else None})
-        plain.sort(key=lambda p: (p["date"] or "", p["record"] or ""))
-        for ms in res.models[k:k + len(g.models)]:
-            m = ms.model
-            if int(ev.subjects.kind[code]) not in m.kinds:
-                continue
-            if not ms.scored[code]:
-                out.append({"model": m.id, "score": None, "grade": None,
-                            "why": "outside the model's subjects, scope or consent"})
-                continue
-            total = m.base + sum(p["points"] for p in plain)
-            score = float(ms.score[code])
-            gi = int(ms.grade[code])
-            band = next((i for i, mn in enumerate(m.mins) if score >= mn), -1)
-            why = (f"{score:g} ≥ {m.mins[band]:g}" if band >= 0 and np.isfinite(m.mins[band])
-                   else f"{score:g}, the lowest band") if band >= 0 else "below every band"
-            caps = [p for p in plain if p.get("grade_cap")]
-            if int(ms.cap[code]) >= 0 and gi == int(ms.cap[code]) and gi != band:
-                c = next(p for p in caps if p["grade_cap"] == m.grades[gi])
-                why += (f" would give {m.grades[band]}; capped at {m.grades[gi]} by rule "
-                        f"{c['rule']} ({c['record']}, {c['date']})")
-            out.append({"model": m.id, "score": score, "base": m.base, "grade":
-                        m.grades[gi] if gi >= 0 else None, "grade_why": why,
-                        "bounded": abs(total - score) > 1e-9, "parts": plain,
-                        "expired": expired,
+    fed = [_parts(ev, res, trace, code, mine) for trace in res.traces]
+    kind = int(ev.subjects.kind[code])
+    by_id = {ms.model.id: ms for ms in res.models}
+    for m in res.cv.models:
+        ms = by_id[m.id]
+        if kind not in m.kinds:
+            continue
+        if not ms.scored[code]:
+            out.append({"model": m.id, "score": None, "grade": None,
+                        "why": "outside the model's subjects, scope or consent"})
+            continue
+        gi = int(ms.grade[code])
+        grade = m.grades[gi] if gi >= 0 else None
+        if m.kind == "tiers":
+            out.append({"model": m.id, "kind": "tiers", "score": None, "grade": grade,
+                        "grade_why": _tier_why(m, gi),
+                        "grade_citation": _cite(m.model.tiers[gi], sources)
+                        if gi >= 0 else None})
+            continue
+        score = float(ms.score[code])
+        if m.kind == "factors":
+            factors = []
+            plain = []
+            for k, (j, g) in enumerate(res.cv.factor_groups(m.id)):
+                parts, expired = fed[j]
+                plain += parts
+                assert g.factor is not None and ms.sub is not None
+                fid, weight = m.factors[k]
+                factors.append({"factor": fid, "label": m.model.factors[k].label,
+                                "weight": weight, "base": m.factor_base,
+                                "sub_score": float(ms.sub[k, code]),
+                                "bounded": abs(m.factor_base + sum(p["points"] for p in parts)
+                                               - float(ms.sub[k, code])) > 1e-9,
+                                "parts": parts, "expired": expired,
+                                "citation": _cite(m.model.factors[k], sources)})
+            why, band = _band_why(m, ms, code, plain)
+            out.append({"model": m.id, "kind": "factors", "score": score,
+                        "range": [m.lo, m.hi], "factor_max": m.factor_max, "grade": grade,
+                        "grade_why": why, "factors": factors,
                         "grade_citation": _cite(m.model.grades[band], sources)
                         if band >= 0 else None})
-        k += len(g.models)
+            continue
+        gidx = next(j for j, g in enumerate(res.cv.groups) if m in g.models)
+        plain, expired = fed[gidx]
+        total = m.base + sum(p["points"] for p in plain)
+        why, band = _band_why(m, ms, code, plain)
+        out.append({"model": m.id, "kind": "points", "score": score, "base": m.base,
+                    "grade": grade, "grade_why": why,
+                    "bounded": abs(total - score) > 1e-9, "parts": plain,
+                    "expired": expired,
+                    "grade_citation": _cite(m.model.grades[band], sources)
+                    if band >= 0 else None})
     return out
 
 
@@ -262,7 +362,8 @@ def _measures(ev: Evaluation, ri: int, res: RulebookResult, code: int,
                 scored = [ms for ms in res.models if ms.scored[code]
                           and ms.model.grade_index(link["grade"]) == int(ms.grade[code])]
                 if scored:
-                    record = f"{scored[0].model.id} {float(scored[0].score[code]):g}"
+                    x = float(scored[0].score[code])
+                    record = scored[0].model.id + (f" {x:g}" if not np.isnan(x) else " tier")
             out.append({"measure": m.id, "label": m.measure.label, "effect": m.effect,
                         "since": link["since"], "until": link["until"], "via": link["via"],
                         "citation": _cite(m.measure, res.rulebook.sources),

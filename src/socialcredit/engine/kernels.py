@@ -98,3 +98,13 @@ def piecewise(x: np.ndarray, brackets: tuple[tuple[float, float, float], ...],
     for k, r in enumerate(rates):
         out += r * np.clip(x - edges[k], 0.0, edges[k + 1] - edges[k])
     return out
+
+
+def ends(rel_subject: np.ndarray, rel_object: np.ndarray, to: str
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """``(from, to)`` subject codes of relations read in direction ``to``."""
+    if to == "subject":
+        return rel_object, rel_subject
+    if to == "object":
+        return rel_subject, rel_object
+    return np.concatenate([rel_subject, rel_object]), np.concatenate([rel_object, rel_subject])

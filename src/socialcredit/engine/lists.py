@@ -162,8 +162,11 @@ def record_reasons(lst: CList, by_cat: dict[int, np.ndarray], recs: RecordArrays
         blocks.append((pos, d, b_entry, b_ext_of >= 0, b_exit, b_entry_of, b_ext_of, b_term))
     if not blocks:
         return Reasons.concat([])
-    pos, days, is_entry, is_ext, is_exit, entry_of, ext_of, term = (
-        np.concatenate(col) for col in zip(*blocks, strict=True))
+    cols = [np.concatenate(col) for col in zip(*blocks, strict=True)]
+    if len(blocks) > 1:  # back to ledger order, so that ties on one day follow the ledger
+        o = np.argsort(cols[0], kind="stable")
+        cols = [c[o] for c in cols]
+    pos, days, is_entry, is_ext, is_exit, entry_of, ext_of, term = cols
     subj = recs.subject[pos]
     order = sort_by(subj, days)
     return _run(lst, pos[order], subj[order], days[order], is_entry[order], is_ext[order],

@@ -20,9 +20,9 @@ import numpy as np
 
 from socialcredit.engine.compile import CGroup, CModel, CompiledVersion, CRule
 from socialcredit.engine.conditions import among, scored_mask, when_mask
-from socialcredit.engine.data import RecordArrays, SubjectArrays
+from socialcredit.engine.data import RecordArrays, RelationArrays, SubjectArrays
 from socialcredit.engine.dates import cutoff
-from socialcredit.engine.kernels import cumsum_in_runs, piecewise, sort_by, window_rank
+from socialcredit.engine.kernels import cumsum_in_runs, ends, piecewise, sort_by, window_rank
 
 
 @dataclass
@@ -32,7 +32,8 @@ class Trace:
     ``table[cat, day - dmin]`` holds a plain record's points; ``simple`` names the rule of each
     plain category. The other contributions are rows of ``pos`` (record position, -1 for a rule
     on a list), ``rule`` (its index: a grade cap is the rule's ``cap_grade``), ``subject`` and
-    ``points``.
+    ``points``. A network term's rows have position -1; ``terms[rule]`` holds its receivers and
+    the count or share behind their points (never the related subjects' records).
     """
 
     table: np.ndarray
@@ -42,6 +43,7 @@ class Trace:
     rule: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     subject: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     points: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    terms: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def extend(self, parts: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]]) -> None:
         """Add ``(positions, rule index, subjects, points)`` parts, all at once."""
@@ -66,6 +68,7 @@ class ModelScores:
     grade: np.ndarray
     scored: np.ndarray
     cap: np.ndarray  # the grade cap index applied (-1 none)
+    sub: np.ndarray | None = None  # a factors model's sub-scores, one row per factor
 
 
 def grid(recs: RecordArrays) -> tuple[int, int]:
@@ -95,23 +98,47 @@ def table_for(group: CGroup, ncat: int, dmin: int, span: int, day: int,
 CHUNK = 1 << 20
 
 
-def record_pass(groups: list[CGroup], recs: RecordArrays, void_pos: np.ndarray,
-                day: int, side: set[int]
-                ) -> tuple[list[np.ndarray], list[Trace], dict[int, np.ndarray]]:
+@dataclass
+class Pass:
+    """What the one pass computed as of ``day`` over the first ``n`` records: per group each
+    record's plain points (void records included: they are taken out when summing), and the
+    positions of the ``side`` categories' records by category, on or before ``day``. Newly
+    arrived records extend it (:func:`record_pass` with ``prev``)."""
+
+    day: int
+    n: int
+    side: frozenset[int]
+    weights: list[np.ndarray]
+    parts: dict[int, np.ndarray]
+
+
+def record_pass(groups: list[CGroup], recs: RecordArrays, day: int, side: set[int],
+                prev: Pass | None = None) -> tuple[list[Trace], dict[int, np.ndarray], Pass]:
     """The one pass: per group each record's plain points and the trace, and the records of
-    ``side`` categories
-    (on or before ``day``, not void) split by category, in ledger order, for the
-    record-by-record path. Runs in chunks that stay in cache."""
+    ``side`` categories (on or before ``day``, not void) split by category, in ledger order, for
+    the record-by-record path. Runs in chunks that stay in cache.
+
+    With ``prev`` (the pass of the same groups, side categories and day over the first
+    ``prev.n`` records of ``recs``) only the records after those are looked up: an incremental
+    update gives exactly the batch pass.
+    """
     dmin, span = grid(recs)
     ncat = len(recs.categories)
     n = len(recs)
+    start = prev.n if prev is not None else 0
     tables = [table_for(g, ncat, dmin, span, day, side, mark_side=False).ravel()
               for g in groups]
     weights = [np.empty(n) for _ in groups]
+    if prev is not None:
+        for w, old in zip(weights, prev.weights, strict=True):
+            w[:start] = old
     lut = np.zeros(max(ncat, 1) + 1, bool)
     lut[sorted(side)] = True
     parts: dict[int, list[np.ndarray]] = {c: [] for c in side}
-    for lo in range(0, n, CHUNK):
+    if prev is not None:
+        for c, p in prev.parts.items():
+            parts[c].append(p)
+    for lo in range(start, n, CHUNK):
         hi = min(lo + CHUNK, n)
         cat = recs.category[lo:hi]
         if groups:
@@ -129,18 +156,16 @@ def record_pass(groups: list[CGroup], recs: RecordArrays, void_pos: np.ndarray,
                 sc, sp = sc[order], sp[order] + lo
                 cut = np.flatnonzero(sc[1:] != sc[:-1]) + 1
                 for a, b in zip(np.r_[0, cut], np.r_[cut, len(sc)], strict=True):
-                    parts[int(sc[a])].append(sp[a:b])
-    traces = []
-    for g, t, w in zip(groups, tables, weights, strict=True):
-        w[void_pos] = 0.0
-        traces.append(Trace(t.reshape(max(ncat, 1), span), dmin,
-                            {c: r for c, r in g.simple.items() if c not in side}))
-    by_cat = {}
+                    parts[int(sc[a])].append(sp[a:b].astype(np.int64))
+    state = Pass(day, n, frozenset(side), weights, {})
     for c, ps in parts.items():
         pos = np.concatenate(ps) if ps else np.zeros(0, np.int64)
-        keep = (recs.day[pos] <= day) & ~recs.void[pos]
-        by_cat[c] = pos[keep]
-    return weights, traces, by_cat
+        state.parts[c] = pos[recs.day[pos] <= day]
+    traces = [Trace(t.reshape(max(ncat, 1), span), dmin,
+                    {c: r for c, r in g.simple.items() if c not in side})
+              for g, t in zip(groups, tables, strict=True)]
+    by_cat = {c: pos[~recs.void[pos]] for c, pos in state.parts.items()}
+    return traces, by_cat, state
 
 
 def _needs_order(s: np.ndarray, flag: np.ndarray | None, more: np.ndarray) -> np.ndarray:
@@ -249,16 +274,80 @@ def grades_of(model: CModel, score: np.ndarray) -> np.ndarray:
     return grade
 
 
-def score_group(cv: CompiledVersion, g: CGroup, weights: np.ndarray, trace: Trace,
-                by_cat: dict[int, np.ndarray], side: set[int], recs: RecordArrays,
-                subjects: SubjectArrays, day: int,
-                members: dict[str, np.ndarray]) -> list[ModelScores]:
-    """Finish one group: the record-by-record rules, rules on lists, then every model's scores
-    and grades. ``members`` maps a list id to the subjects on it on ``day``."""
+def network_points(r: CRule, pos: np.ndarray, recs: RecordArrays, subjects: SubjectArrays,
+                   relations: RelationArrays, day: int, members: dict[str, np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(receivers, points, term)`` of a rule with a network term on ``day``.
+
+    The rule reads the subjects related to each receiver along ``via`` (relations valid on
+    ``day``; each related subject once, never the receiver itself): with a category, their
+    records still in effect (``count``: the rule's points per record, summed; ``share``: the
+    share of related subjects with such a record); with ``on_list``, their standing on the list
+    (``count``: points per related subject on it; ``share``: points times the share on it).
+    ``term`` is the count or share behind each receiver's points (what an explanation shows).
+    """
+    via = r.via
+    assert via is not None
+    n = len(subjects)
+    rs, ro, _, _ = relations.on(day, via.relation)
+    recv, src = ends(rs, ro, via.to)  # from the scored subject to its related subjects
+    recv, src = recv.astype(np.int64), src.astype(np.int64)
+    keep = recv != src
+    wm = when_mask(r.when, subjects, day)
+    if wm is not None:
+        keep &= wm[recv]
+    key = np.unique(recv[keep] * n + src[keep])
+    recv, src = key // n, key % n
+    if r.on_list is not None:
+        on = np.zeros(n, bool)
+        on[members.get(r.on_list, np.zeros(0, np.int64))] = True
+        per_src = on.astype(np.float64)
+        hit_src = on
+    else:
+        d = recs.day[pos]
+        pos = pos[d >= cutoff(r.expiry, day)]
+        s = recs.subject[pos]
+        if r.kind == "per_unit":
+            pts = r.per_unit * recs.value[pos].astype(np.float64) / r.unit_step
+        else:
+            pts = np.full(len(pos), r.points)
+        if r.clamp is not None:
+            pts = np.clip(pts, r.clamp[0], r.clamp[1])
+        count_src = np.bincount(s, minlength=n)
+        hit_src = count_src > 0
+        per_src = np.bincount(s, weights=pts, minlength=n) if via.aggregate == "count" else (
+            hit_src.astype(np.float64))
+    if via.aggregate == "share":
+        degree = np.bincount(recv, minlength=n)
+        hits = np.bincount(recv, weights=hit_src[src].astype(np.float64), minlength=n)
+        term = np.divide(hits, degree, out=np.zeros(n), where=degree > 0)
+        total = r.points * term
+    elif r.on_list is not None:
+        term = np.bincount(recv, weights=per_src[src], minlength=n)
+        total = r.points * term
+    else:
+        term = np.bincount(recv, weights=count_src[src].astype(np.float64), minlength=n)
+        total = np.bincount(recv, weights=per_src[src], minlength=n)
+    who = np.flatnonzero(term > 0).astype(np.int32)
+    return who, total[who], term[who]
+
+
+def group_sums(cv: CompiledVersion, g: CGroup, weights: np.ndarray, trace: Trace,
+               by_cat: dict[int, np.ndarray], recs: RecordArrays, subjects: SubjectArrays,
+               relations: RelationArrays, day: int, members: dict[str, np.ndarray],
+               void: np.ndarray) -> np.ndarray:
+    """Finish one group's sums: the record-by-record rules, rules on lists and network terms,
+    added to the plain points (less those of the ``void`` positions). ``members`` maps a list id
+    to the subjects on it on ``day``."""
     n = len(subjects)
     parts = []
     for r in g.rules:
-        if r.on_list is not None:
+        if r.via is not None:
+            who, pts, term = network_points(r, by_cat.get(r.cat, np.zeros(0, np.int64)), recs,
+                                            subjects, relations, day, members)
+            parts.append((np.full(len(who), -1), r.index, who, pts))
+            trace.terms[r.index] = (who, term)
+        elif r.on_list is not None:
             who = members.get(r.on_list, np.zeros(0, np.int32))
             wm = when_mask(r.when, subjects, day)
             if wm is not None:
@@ -269,36 +358,115 @@ def score_group(cv: CompiledVersion, g: CGroup, weights: np.ndarray, trace: Trac
                                         subjects, day)
             parts.append((pos, r.index, who, pts))
     trace.extend(parts)
-    # the record-by-record points join the plain ones in the per-record weights (their records
-    # weigh nothing there), so one bincount sums them all
-    on_rec = [(p, x) for p, _, _, x in parts if len(p) and p[0] >= 0]
-    cats = [r.cat for r in g.rules if r.on_list is None and trace.simple.get(r.cat) is not r]
-    if on_rec:
-        pos = np.concatenate([p for p, _ in on_rec])
-        pts = np.concatenate([x for _, x in on_rec])
-        if len(set(cats)) == len(cats):  # one rule per category: positions are distinct
-            weights[pos] += pts
-        else:
-            np.add.at(weights, pos, pts)
+    # the plain points in one bincount over the per-record weights (left untouched, so that an
+    # incremental update can reuse them), the record-by-record ones and the rest in another
     sums = np.bincount(recs.subject, weights=weights, minlength=n)
-    listed = [(w, x) for p, _, w, x in parts if len(p) and p[0] < 0]
-    if listed:
-        sums += np.bincount(np.concatenate([w for w, _ in listed]),
-                            weights=np.concatenate([x for _, x in listed]), minlength=n)
-    capping = [r.index for r in g.rules if r.cap_grade]
-    rows = np.flatnonzero(among(trace.rule, capping)) if capping else np.zeros(0, np.int64)
+    if len(void):  # annulled and annulling records count for nothing
+        sums -= np.bincount(recs.subject[void], weights=weights[void], minlength=n)
+    if parts:
+        sums += np.bincount(np.concatenate([w for _, _, w, _ in parts]).astype(np.int64),
+                            weights=np.concatenate([x for _, _, _, x in parts]), minlength=n)
+    return sums
+
+
+def grade_caps(cv: CompiledVersion, m: CModel, traces: list[Trace], n: int) -> np.ndarray:
+    """Per subject the worst grade index a ``cap_grade`` rule in effect holds ``m`` to (-1:
+    none), from the traces of the groups feeding ``m``."""
+    cap = np.full(n, -1, np.int8)
+    lut = np.array([m.grade_index(r.cap_grade) if r.cap_grade else -1 for r in cv.rules]
+                   + [-1], np.int8)
+    capping = [r.index for r in cv.rules if r.cap_grade]
+    if not capping:
+        return cap
+    for trace in traces:
+        rows = np.flatnonzero(among(trace.rule, capping))
+        k = lut[trace.rule[rows]]
+        hit = k >= 0
+        np.maximum.at(cap, trace.subject[rows][hit], k[hit])
+    return cap
+
+
+def _finish(cv: CompiledVersion, m: CModel, score: np.ndarray, scored: np.ndarray,
+            cap: np.ndarray, sub: np.ndarray | None = None) -> ModelScores:
+    grade = grades_of(m, score)
+    capped_now = (cap > grade) & (grade >= 0)
+    grade = np.where(capped_now, cap, grade).astype(np.int8)
+    return ModelScores(m, score, grade, scored, cap, sub)
+
+
+def score_group(cv: CompiledVersion, g: CGroup, weights: np.ndarray, trace: Trace,
+                by_cat: dict[int, np.ndarray], recs: RecordArrays, subjects: SubjectArrays,
+                relations: RelationArrays, day: int, members: dict[str, np.ndarray],
+                void: np.ndarray) -> tuple[np.ndarray, list[ModelScores]]:
+    """Finish one group: its sums (see :func:`group_sums`), then every points model's scores
+    and grades (none for a factor's group)."""
+    sums = group_sums(cv, g, weights, trace, by_cat, recs, subjects, relations, day, members,
+                      void)
+    n = len(subjects)
     out = []
     for m in g.models:
         scored = scored_mask(cv, m, subjects, day)
         score = np.where(scored, np.clip(m.base + sums, m.lo, m.hi), np.nan)
-        grade = grades_of(m, score)
-        cap = np.full(n, -1, np.int8)
-        lut = np.array([m.grade_index(r.cap_grade) if r.cap_grade else -1 for r in cv.rules]
-                       + [-1], np.int8)
-        k = lut[trace.rule[rows]]
-        hit = k >= 0
-        np.maximum.at(cap, trace.subject[rows][hit], k[hit])
-        capped_now = (cap > grade) & (grade >= 0)
-        grade = np.where(capped_now, cap, grade).astype(np.int8)
-        out.append(ModelScores(m, score, grade, scored, cap))
-    return out
+        out.append(_finish(cv, m, score, scored, grade_caps(cv, m, [trace], n)))
+    return sums, out
+
+
+def factor_scores(cv: CompiledVersion, m: CModel, sums: list[np.ndarray], traces: list[Trace],
+                  subjects: SubjectArrays, day: int) -> ModelScores:
+    """A ``factors`` model: each factor's sub-score is ``factor_base`` plus its rules' points,
+    kept within ``0..factor_max``; the score is ``lo + (hi - lo) * Σ weight * sub / factor_max``.
+    ``sums`` are the factor groups' sums in factor order."""
+    n = len(subjects)
+    scored = scored_mask(cv, m, subjects, day)
+    sub = np.empty((len(m.factors), n))
+    total = np.zeros(n)
+    for k, ((_, w), x) in enumerate(zip(m.factors, sums, strict=True)):
+        sub[k] = np.clip(m.factor_base + x, 0.0, m.factor_max)
+        total += w * sub[k]
+    score = np.where(scored, m.lo + (m.hi - m.lo) * total / m.factor_max, np.nan)
+    return _finish(cv, m, score, scored, grade_caps(cv, m, traces, n), sub)
+
+
+def tier_scores(cv: CompiledVersion, m: CModel, recs: RecordArrays, subjects: SubjectArrays,
+                day: int, members: dict[str, np.ndarray]) -> ModelScores:
+    """A ``tiers`` model: the first tier whose conditions all hold is the grade (-1 when none
+    does); there is no number (the score is ``NaN``).
+
+    ``any_record``: a record of one of the categories on or before ``day`` and, with ``within``,
+    inside it (a record of day ``d`` counts while ``d + within > day``); ``no_record``: none
+    such; ``on_list``: on one of the lists; ``not_on_list``: on none of them.
+    """
+    n = len(subjects)
+    scored = scored_mask(cv, m, subjects, day)
+    grade = np.full(n, -1, np.int8)
+    free = scored.copy()
+    cache: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
+
+    def has_record(cats: tuple[int, ...], lo: int) -> np.ndarray:
+        key = (cats, lo)
+        if key not in cache:
+            hit = among(recs.category, [c for c in cats if c >= 0])
+            hit &= (recs.day >= lo) & (recs.day <= day) & ~recs.void
+            cache[key] = np.bincount(recs.subject[hit], minlength=n) > 0
+        return cache[key]
+
+    def on_any(lids: tuple[str, ...]) -> np.ndarray:
+        on = np.zeros(n, bool)
+        for lid in lids:
+            on[members.get(lid, np.zeros(0, np.int64))] = True
+        return on
+
+    for i, t in enumerate(m.tiers):
+        ok = free.copy()
+        lo = cutoff(t.within, day)
+        if t.any_cats is not None:
+            ok &= has_record(t.any_cats, lo)
+        if t.no_cats is not None:
+            ok &= ~has_record(t.no_cats, lo)
+        if t.on_lists is not None:
+            ok &= on_any(t.on_lists)
+        if t.not_on_lists is not None:
+            ok &= ~on_any(t.not_on_lists)
+        grade[ok] = i
+        free &= ~ok
+    return ModelScores(m, np.full(n, np.nan), grade, scored, np.full(n, -1, np.int8))

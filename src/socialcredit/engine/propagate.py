@@ -28,17 +28,8 @@ import numpy as np
 
 from socialcredit.engine.compile import CList
 from socialcredit.engine.data import RelationArrays, SubjectArrays
+from socialcredit.engine.kernels import ends
 from socialcredit.engine.lists import VIA, Membership, Reasons, exempt_mask
-
-
-def ends(rel_subject: np.ndarray, rel_object: np.ndarray, to: str
-         ) -> tuple[np.ndarray, np.ndarray]:
-    """``(from, to)`` subject codes of relations read in direction ``to``."""
-    if to == "subject":
-        return rel_object, rel_subject
-    if to == "object":
-        return rel_subject, rel_object
-    return np.concatenate([rel_subject, rel_object]), np.concatenate([rel_object, rel_subject])
 
 
 @dataclass

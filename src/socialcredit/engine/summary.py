@@ -49,8 +49,10 @@ def summary_table(ev: Evaluation) -> pa.Table:
     model = np.full(n, None, object)
     extra: dict[str, pa.Array] = {}
     scoring = [(r, ms) for r in ev.results for ms in r.models]
+    taken = np.zeros(n, bool)  # a tier model has no number: NaN cannot mark "not yet taken"
     for r, ms in scoring:
-        fresh = ms.scored & np.isnan(score)
+        fresh = ms.scored & ~taken
+        taken |= fresh
         score[fresh] = ms.score[fresh]
         names = np.array([*list(ms.model.grades), None], object)
         g = names[np.where(ms.grade < 0, len(names) - 1, ms.grade)]
@@ -59,7 +61,7 @@ def summary_table(ev: Evaluation) -> pa.Table:
         if len({x.cv.rulebook for x, _ in scoring}) > 1:
             key = f"{r.cv.rulebook}.{ms.model.id}"
             extra[f"{key}.score"] = pa.array(np.where(ms.scored, ms.score, np.nan),
-                                             mask=~ms.scored)
+                                             mask=~ms.scored | np.isnan(ms.score))
             extra[f"{key}.grade"] = pa.array(np.where(ms.scored, g, None), pa.string())
     return pa.table({
         "subject": ev.subjects.ids,

@@ -25,7 +25,8 @@ def registry(*lines: dict[str, Any], consent: dict[str, bool] | None = None) -> 
     if consent is None:
         return reg
     col = pa.array([consent.get(i) for i in reg.subjects["id"].to_pylist()], pa.bool_())
-    return Registry(reg.subjects.append_column("consent", col), reg.relations)
+    subjects = reg.subjects.set_column(reg.subjects.schema.get_field_index("consent"), "consent", col)
+    return Registry(subjects, reg.relations)
 
 
 def recs(*rows: tuple[str, str, str, str] | dict[str, Any]) -> pa.Table:

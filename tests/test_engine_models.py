@@ -27,7 +27,8 @@ def registry(*lines: dict[str, Any], **extra: dict[str, Any]) -> Registry:
     subjects = reg.subjects
     for name, values in extra.items():
         col = pa.array([values.get(i) for i in subjects["id"].to_pylist()], pa.bool_())
-        subjects = subjects.append_column(name, col)
+        at = subjects.schema.get_field_index(name)
+        subjects = subjects.set_column(at, name, col) if at >= 0 else subjects.append_column(name, col)
     return Registry(subjects, reg.relations)
 
 

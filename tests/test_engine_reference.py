@@ -273,8 +273,7 @@ def worlds(draw: Any) -> tuple[list[ref.Subject], list[ref.Rel], list[ref.Rec], 
 
 def as_inputs(subjects: list[ref.Subject], rels: list[ref.Rel], recs: list[ref.Rec]
               ) -> tuple[pa.Table, Registry]:
-    extra = [pa.field("birth_date", pa.date32()), pa.field("consent", pa.bool_()),
-             pa.field("resident", pa.bool_())]
+    extra = [pa.field("birth_date", pa.date32()), pa.field("resident", pa.bool_())]
     schema = pa.schema(list(SUBJECTS_SCHEMA) + extra)
     sub = pa.Table.from_pylist([{"id": s.id, "kind": s.kind, "name": s.id, "region": s.region,
                                  "profession": s.profession, "birth_date": s.birth,

@@ -425,3 +425,33 @@ def test_a_subject_spelled_with_a_lower_case_x_is_the_registry_subject(make_ledg
     report = ingest_files(ledger, [write_jsonl(tmp_path / "x.jsonl", [rec])], now=NOW)
     assert report.accepted == 1
     assert ledger.records_table()["subject"].to_pylist() == [person]
+
+
+def test_prefetch_keeps_order_raises_in_order_and_stops_early() -> None:
+    from socialcredit.ingest.run import prefetch
+
+    assert list(prefetch(iter(range(50)), depth=3)) == list(range(50))
+
+    def failing():
+        yield 1
+        yield 2
+        raise ValueError("boom")
+
+    got = []
+    with pytest.raises(ValueError, match="boom"):
+        for item in prefetch(failing()):
+            got.append(item)
+    assert got == [1, 2]
+    produced = []
+
+    def endless():
+        i = 0
+        while True:
+            produced.append(i)
+            yield i
+            i += 1
+
+    for item in prefetch(endless(), depth=2):
+        if item == 5:
+            break
+    assert len(produced) <= 5 + 1 + 2 + 1  # stopped soon after the consumer did

@@ -193,3 +193,16 @@ def test_check_registry_line_reasons(line, expected) -> None:
     with pytest.raises(ValueError) as info:
         check_registry_line(line)
     assert info.value.reason == expected  # type: ignore[attr-defined]
+
+
+def test_consent_is_a_boolean_in_any_format(make_ledger, tiny, tmp_path) -> None:
+    ledger = make_ledger(registry=False)
+    p = tiny.persons
+    lines = [
+        {"id": p[0], "kind": "person", "name": "a", "consent": True},
+        {"id": p[1], "kind": "person", "name": "b", "consent": "no"},
+        {"id": p[2], "kind": "person", "name": "c", "consent": "maybe"},
+    ]
+    report = import_registry_files(ledger, [write_jsonl(tmp_path / "c.jsonl", lines)])
+    assert [(r.line, r.reason) for r in report.rejects] == [(3, "bad_type")]
+    assert ledger.subject(p[0])["consent"] is True and ledger.subject(p[1])["consent"] is False

@@ -46,7 +46,9 @@ RELATION_KINDS: tuple[str, ...] = (
     "owner_of",
 )
 SUBJECT_REQUIRED: tuple[str, ...] = ("id", "kind", "name")
-SUBJECT_OPTIONAL: tuple[str, ...] = ("region", "profession", "nationality")
+#: ``consent`` (true/false): the subject agreed to be scored where a rulebook requires consent
+#: (Sesame's opt-in platform, Rongcheng from 2021). Absent means unknown, which counts as no.
+SUBJECT_OPTIONAL: tuple[str, ...] = ("region", "profession", "nationality", "consent")
 RELATION_REQUIRED: tuple[str, ...] = ("relation", "subject", "object")
 RELATION_OPTIONAL: tuple[str, ...] = ("since", "until")
 
@@ -58,6 +60,7 @@ SUBJECTS_SCHEMA = pa.schema(
         ("region", pa.string()),
         ("profession", pa.string()),
         ("nationality", pa.string()),
+        ("consent", pa.bool_()),
     ]
 )
 RELATIONS_SCHEMA = pa.schema(

@@ -22,8 +22,9 @@ from socialcredit.records import records_table
 from socialcredit.registry import RELATIONS_SCHEMA, SUBJECTS_SCHEMA, Registry
 from socialcredit.rulebooks import Rulebook, load_rulebook
 
-_EXTRA = (("birth_date", pa.date32()), ("consent", pa.bool_()), ("resident", pa.bool_()),
-          ("civil_servant", pa.bool_()))
+_EXTRA = tuple((n, t) for n, t in (("birth_date", pa.date32()), ("consent", pa.bool_()),
+                                    ("resident", pa.bool_()), ("civil_servant", pa.bool_()))
+               if n not in SUBJECTS_SCHEMA.names)
 
 
 def case_registry(case: Any) -> Registry:
@@ -32,6 +33,7 @@ def case_registry(case: Any) -> Registry:
     schema = pa.schema(list(SUBJECTS_SCHEMA) + [pa.field(n, t) for n, t in _EXTRA])
     rows = [{"id": s.id, "kind": s.kind, "name": s.name or s.id, "region": s.region,
              "profession": s.profession, "nationality": getattr(s, "nationality", None),
+             "consent": getattr(s, "consent", None),
              **{n: getattr(s, n, None) for n, _ in _EXTRA}} for s in subjects]
     rels = [{"relation": r.relation, "subject": r.subject, "object": r.object,
              "since": r.since, "until": r.until} for r in case.relations]

@@ -103,6 +103,15 @@ def _identifier(name: str, value: str, kinds: tuple[str, ...] | None = None) -> 
     return norm
 
 
+def _boolean(name: str, value: object) -> bool:
+    """JSON true/false, or the text a CSV cell carries (true/false, yes/no, 1/0)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
+        return value.strip().lower() in ("true", "yes", "1")
+    raise _Rejected("bad_type", f"{name} must be true or false, got {value!r}")
+
+
 def _shape(line: dict[str, Any], fields: tuple[str, ...], required: tuple[str, ...]) -> None:
     extra = sorted(k for k in line if k not in fields)
     if extra:
@@ -115,8 +124,10 @@ def _shape(line: dict[str, Any], fields: tuple[str, ...], required: tuple[str, .
     missing = [k for k in required if k not in line]
     if missing:
         raise _Rejected("missing_field", f"missing {', '.join(missing)}: a line needs {', '.join(required)}")
+    if "consent" in line:
+        line["consent"] = _boolean("consent", line["consent"])
     for k, v in line.items():
-        if k not in ("since", "until") and not isinstance(v, str):
+        if k not in ("since", "until", "consent") and not isinstance(v, str):
             raise _Rejected("bad_type", f"{k} must be text, got {type(v).__name__} {v!r}")
 
 

@@ -8,10 +8,13 @@ exactly once (the records already stored come back as duplicates).
 from __future__ import annotations
 
 import datetime as dt
+import queue
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -23,7 +26,9 @@ from socialcredit.ingest.report import FileError, IngestReport
 from socialcredit.ledger import Ledger, Reject, open_ledger
 from socialcredit.records import RECORD_FIELDS
 
-__all__ = ["ingest_files"]
+__all__ = ["ingest_batches", "ingest_files", "prefetch"]
+
+T = TypeVar("T")
 
 #: Fields and types of a record line, for reading JSONL batches in one go.
 RECORD_SCHEMA = pa.schema(
@@ -66,16 +71,75 @@ def _progress(path: Path, enabled: bool | None) -> Iterator[Callable[[int], None
         yield lambda position: bar.update(task, completed=position)
 
 
-def ingest_batches(ledger: Ledger, batches: Iterable[Batch], checks: Checks, report: IngestReport) -> None:
-    """Validate and append batches (one transaction each), adding to ``report``."""
-    for batch in batches:
-        checked = check_batch(batch, checks)
+_DONE = object()
+
+
+def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Iterate ``items`` in a background thread, up to ``depth`` items ahead.
+
+    Reading and checking the next batch (pyarrow, which releases the GIL) then overlaps with
+    writing this one (SQLite, which releases it too). An exception in the thread is raised here,
+    in order; stopping early stops the thread.
+    """
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((None, exc))
+            return
+        put((_DONE, None))
+
+    thread = threading.Thread(target=produce, name="ingest-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = box.get()
+            if exc is not None:
+                raise exc
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def ingest_batches(
+    ledger: Ledger,
+    batches: Iterable[Batch],
+    checks: Checks,
+    report: IngestReport,
+    *,
+    advance: Callable[[int], None] | None = None,
+) -> None:
+    """Validate and append batches (one transaction each, in order), adding to ``report``;
+    ``advance(batch.position)`` after each (a progress bar).
+
+    The next batch is read and checked in a background thread while this one is written.
+    """
+    checked_batches = ((batch, check_batch(batch, checks)) for batch in batches)
+    for batch, checked in prefetch(checked_batches):
+        if advance is not None:
+            advance(batch.position)
         if checked.valid is None:
             ledger.quarantine(checked.rejects, target="records")
             report.rejects += sorted(checked.rejects, key=lambda r: r.line)
             continue
         index = checked.index
-
         ids = checked.valid.table["id"]
 
         def conflict(j: int, _stored: str, batch: Batch = batch, index=index, ids=ids) -> Reject:
@@ -134,13 +198,7 @@ def ingest_files(
         try:
             with _progress(path, progress) as advance:
                 batches = _read_batches(path, batch_size=batch_size, schema=RECORD_SCHEMA)
-                ingest_batches(ledger, _advancing(batches, advance), checks, report)
+                ingest_batches(ledger, batches, checks, report, advance=advance)
         except IngestError as exc:
             report.errors.append(FileError(str(path), str(exc)))
     return report
-
-
-def _advancing(batches: Iterable[Batch], advance: Callable[[int], None]) -> Iterator[Batch]:
-    for batch in batches:
-        yield batch
-        advance(batch.position)

@@ -490,6 +490,7 @@ class Population:
             "region": pa.array(np.char.zfill(regions.astype(str), 6).tolist(), pa.string()),
             "profession": pa.array(professions.tolist(), pa.string()),
             "nationality": pa.nulls(n, pa.string()),
+            "consent": pa.nulls(n, pa.bool_()),
         }, schema=SUBJECTS_SCHEMA)
 
     def relation_codes(self) -> tuple[NDArray, NDArray, NDArray]:

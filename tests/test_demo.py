@@ -29,6 +29,7 @@ def test_demo_simulates_the_city_ledgers_it_and_quarantines_one_reject_per_reaso
     # Every reject reason but `duplicate` (which is counted, not rejected) is demonstrated once.
     assert reasons == sorted(RECORD_REASONS)
     assert (out / "summary.txt").read_text().count("\n") > 10
+    assert (out / "report.html").stat().st_size > 100_000  # self-contained: charts and their JavaScript
     assert (out / "final" / "main.parquet").is_file()
 
 

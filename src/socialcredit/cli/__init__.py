@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from socialcredit.cli import catalog, demo, engine, ledger, rulebook, service, simulate
+from socialcredit.cli import catalog, demo, engine, ledger, report, rulebook, service, simulate
 
 app = typer.Typer(
     name="socialcredit",
@@ -24,6 +24,7 @@ demo.register(app)
 service.register(app)
 engine.register(app)
 simulate.register(app)
+report.register(app)
 
 
 def main() -> None:

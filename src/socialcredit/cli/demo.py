@@ -7,8 +7,8 @@ fresh SQLite ledger through its bulk path, ingests a file of deliberately bad re
 that rejects are quarantined with their reasons, verifies the hash chains, and prints a
 summary.
 
-Hooks for later issues: :func:`write_report` (the research report; a text summary for now) and
-:func:`serve_portal` (the portal; skipped with ``--no-serve``).
+It then writes the research report (:func:`write_report`) and serves the portal
+(:func:`serve_portal`; skipped with ``--no-serve``).
 """
 
 from __future__ import annotations
@@ -67,12 +67,20 @@ def _write_jsonl(path: Path, rows: list[Any]) -> None:
             fh.write((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n")
 
 
-def write_report(result: Any, out: Path, rows: list[tuple[str, str]]) -> Path:
-    """The research report hook: for now a text summary (``summary.txt``)."""
+def write_summary(out: Path, rows: list[tuple[str, str]]) -> Path:
+    """The printed summary as text (``summary.txt``)."""
     path = out / "summary.txt"
     width = max(len(w) for w, _ in rows)
     path.write_text("\n".join(f"{w:<{width}}  {v}" for w, v in rows) + "\n", "utf-8")
     return path
+
+
+def write_report(out: Path) -> Path:
+    """The research report of the run (``report.html`` with its figures beside it)."""
+    from socialcredit.report import write_report as research_report
+
+    with console.status("Writing the research report…"):
+        return research_report(out)
 
 
 def serve_portal(db: Path, rulebooks: list[str], day: dt.date) -> None:
@@ -141,11 +149,13 @@ def demo(
     for r in rec_report.rejects:
         reasons.add_row(str(r.line), str(r.id), r.reason, r.message)
     console.print(reasons)
-    report = write_report(result, out, rows)
+    summary = write_summary(out, rows)
+    report = write_report(out)
     end = scenario.end.isoformat()
     console.print(
         f"Outputs: {out}/daily.parquet, final/, records.parquet, subjects.parquet, manifest.json; "
-        f"summary: {report}\n"
+        f"summary: {summary}\n"
+        f"Research report: {report}\n"
         f"Next: socialcredit score --db {db} --rulebook national --rulebook rongcheng --as-of {end}")
     if not no_serve:
         serve_portal(db, model.regimes["main"], scenario.end)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,10 +85,19 @@ def write_report(out: Path) -> Path:
 
 
 def serve_portal(db: Path, rulebooks: list[str], day: dt.date) -> None:
-    """The portal hook: the portal is a later issue; until then, say how to serve the API."""
+    """Serve the portal (and the API) on the demo's ledger until Ctrl-C.
+
+    Only on an interactive terminal: run from a script or CI, the demo says how to serve it and
+    returns, so ``make run`` never hangs where nobody can press Ctrl-C.
+    """
     books = " ".join(f"--rulebook {b}" for b in rulebooks)
-    console.print(f"Portal: not built yet. Serve the API: socialcredit serve --db {db} {books} "
-                  f"--today {day}")
+    if not sys.stdin.isatty():
+        console.print(f"Portal: socialcredit serve --db {db} {books} --today {day}  "
+                      "(not started: no terminal to stop it from)")
+        return
+    from socialcredit.service.portal.serve import serve_portal as run_portal
+
+    run_portal(db, rulebooks, day, say=console.print)
 
 
 def demo(

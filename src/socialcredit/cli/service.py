@@ -39,7 +39,7 @@ def serve(
     ] = None,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request to stdout.")] = False,
 ) -> None:
-    """Serve the HTTP API under /v1 (OpenAPI at /openapi.json, docs at /docs)."""
+    """Serve the HTTP API under /v1 (OpenAPI at /openapi.json, docs at /docs) and the public portal at /."""
     import uvicorn
     from pydantic import ValidationError
 
@@ -62,7 +62,8 @@ def serve(
         fail(str(exc))
     console.print(
         f"serving {settings.db} with {', '.join(settings.rulebooks)} on "
-        f"http://{settings.host}:{settings.port}/v1 (docs at /docs)"
+        f"http://{settings.host}:{settings.port}/v1 (docs at /docs); "
+        f"the portal at http://{settings.host}:{settings.port}/"
     )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=access_log)
 

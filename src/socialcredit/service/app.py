@@ -25,6 +25,7 @@ from socialcredit import __version__
 from socialcredit.ledger import Ledger
 from socialcredit.service.errors import install_error_handlers
 from socialcredit.service.limits import BodyLimit
+from socialcredit.service.portal import router as portal_router
 from socialcredit.service.routers import ROUTERS
 from socialcredit.service.settings import Settings
 from socialcredit.service.state import ServiceState
@@ -67,6 +68,7 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(portal_router)  # the public portal's pages (docs/portal.md), not in the schema
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

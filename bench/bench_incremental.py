@@ -28,8 +28,11 @@ RESULTS = Path(__file__).with_name("results") / "incremental.json"
 
 
 def _take(recs: RecordArrays, mask: np.ndarray) -> RecordArrays:
-    cut = {f.name: getattr(recs, f.name)[mask] for f in dataclasses.fields(recs)
-           if isinstance(getattr(recs, f.name), np.ndarray)}
+    cut = {
+        f.name: getattr(recs, f.name)[mask]
+        for f in dataclasses.fields(recs)
+        if isinstance(getattr(recs, f.name), np.ndarray)
+    }
     return dataclasses.replace(recs, **cut, ids=None)
 
 
@@ -66,9 +69,16 @@ def run(subjects: int, history: int, day_records: int) -> dict[str, Any]:
         np.array_equal(a.score, b.score, equal_nan=True) and np.array_equal(a.grade, b.grade)
         for a, b in zip(inc.results[0].models, batch.results[0].models, strict=True)
     )
-    return {"subjects": subjects, "history": history, "day_records": day_records,
-            "previous_day_evaluation_s": warm, "incremental_s": incremental, "batch_s": batch_s,
-            "incremental_over_batch": incremental / batch_s, "same_result": same}
+    return {
+        "subjects": subjects,
+        "history": history,
+        "day_records": day_records,
+        "previous_day_evaluation_s": warm,
+        "incremental_s": incremental,
+        "batch_s": batch_s,
+        "incremental_over_batch": incremental / batch_s,
+        "same_result": same,
+    }
 
 
 def main() -> int:

@@ -65,8 +65,11 @@ def setup(size: int, seed: int = 2018) -> tuple[SocialCreditModel, Any, np.ndarr
     """The city at ``size`` with its history, its behaviour model and the published outcome
     table (national + rongcheng as of the first day)."""
     model = SocialCreditModel(load_scenario("city", size=size, days=365, seed=seed))
-    ev = model.engines["main"].bind(model.store.arrays(), (model.subjects, model.relations)).evaluate(
-        model.start_day)
+    ev = (
+        model.engines["main"]
+        .bind(model.store.arrays(), (model.subjects, model.relations))
+        .evaluate(model.start_day)
+    )
     cols = np.array([ev.action_column(a) for a in model.actions])
     outcome = ev.profiles.outcome[ev.profiles.profile][:, cols]  # subject code x action
     return model, ev, outcome.astype(np.int8)
@@ -87,9 +90,16 @@ def run_ours(model: SocialCreditModel, outcome: np.ndarray, days: int) -> dict[s
         n_records += len(draws.records["subject"])
     wall, cpu = since(t)
     size = model.scenario.size
-    return {"days": days, "wall_s": wall, "cpu_s": cpu, "records": n_records,
-            "attempts": int(counts.sum()), "refused": int(counts[:, 3].sum()),
-            "agent_days_per_s": size * days / wall, "agent_days_per_cpu_s": size * days / cpu}
+    return {
+        "days": days,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "records": n_records,
+        "attempts": int(counts.sum()),
+        "refused": int(counts[:, 3].sum()),
+        "agent_days_per_s": size * days / wall,
+        "agent_days_per_cpu_s": size * days / cpu,
+    }
 
 
 def run_full(size: int, days: int, seed: int = 2018) -> dict[str, Any]:
@@ -100,9 +110,16 @@ def run_full(size: int, days: int, seed: int = 2018) -> dict[str, Any]:
     t = clocks()
     model.run()
     wall, cpu = since(t)
-    return {"days": days, "setup_s": setup_wall, "wall_s": wall, "cpu_s": cpu,
-            "records": len(model.store), "timings": {k: round(v, 2) for k, v in model.timings.items()},
-            "agent_days_per_s": size * days / wall, "agent_days_per_cpu_s": size * days / cpu}
+    return {
+        "days": days,
+        "setup_s": setup_wall,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "records": len(model.store),
+        "timings": {k: round(v, 2) for k, v in model.timings.items()},
+        "agent_days_per_s": size * days / wall,
+        "agent_days_per_cpu_s": size * days / cpu,
+    }
 
 
 # ------------------------------------------------------------------------------ Mesa
@@ -129,15 +146,16 @@ class CityModel(mesa.Model):
         b = ours.shards[0]
         self.b, self.outcome = b, outcome
         self.n_cat = len(b.categories)
-        self.case_stride = [b.spaces[k].stride("case") if "case" in dict(b.spaces[k].factors) else 0
-                            for k in KINDS]
+        self.case_stride = [
+            b.spaces[k].stride("case") if "case" in dict(b.spaces[k].factors) else 0 for k in KINDS
+        ]
         self.offsets = [b.offsets[k] for k in KINDS]
         # the classes' non-zero rates (shared by the agents of a class), as (column, p per day)
-        self.rates = [[(int(b.cols[j]), float(row[j]) / ONE) for j in np.flatnonzero(row)]
-                      for row in b.table]
+        self.rates = [[(int(b.cols[j]), float(row[j]) / ONE) for j in np.flatnonzero(row)] for row in b.table]
         g = b.group
-        for kind, klass, code, region in zip(g.kind.tolist(), g.klass.tolist(), g.codes.tolist(),
-                                             g.region.tolist(), strict=True):
+        for kind, klass, code, region in zip(
+            g.kind.tolist(), g.klass.tolist(), g.codes.tolist(), g.region.tolist(), strict=True
+        ):
             Subject(self, kind, klass, code, region)
         self.retry = ours.retry
         self.opens = {b.categories.index(c) for c, e in b.effects.items() if e == "open_case"}
@@ -182,9 +200,16 @@ def run_mesa(ours: SocialCreditModel, outcome: np.ndarray, steps: int) -> dict[s
         city.step()
     wall, cpu = since(t)
     size = ours.scenario.size
-    return {"days": steps, "setup_s": setup_wall, "wall_s": wall, "cpu_s": cpu,
-            "records": len(city.records), "attempts": int(city.decisions.sum()),
-            "agent_days_per_s": size * steps / wall, "agent_days_per_cpu_s": size * steps / cpu}
+    return {
+        "days": steps,
+        "setup_s": setup_wall,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "records": len(city.records),
+        "attempts": int(city.decisions.sum()),
+        "agent_days_per_s": size * steps / wall,
+        "agent_days_per_cpu_s": size * steps / cpu,
+    }
 
 
 # ------------------------------------------------------------------------------ report
@@ -201,20 +226,34 @@ def machine() -> str:
 
 
 def measure(quick: bool) -> dict[str, Any]:
-    plan = ([(10_000, 30, 3, 30), (50_000, 20, 1, 20)] if quick else
-            [(100_000, 365, 3, 365), (1_000_000, 120, 1, 60)])
-    out: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "quick": quick,
-                           "load_before": os.getloadavg()[0], "sizes": []}
+    plan = (
+        [(10_000, 30, 3, 30), (50_000, 20, 1, 20)]
+        if quick
+        else [(100_000, 365, 3, 365), (1_000_000, 120, 1, 60)]
+    )
+    out: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "quick": quick,
+        "load_before": os.getloadavg()[0],
+        "sizes": [],
+    }
     for size, days, mesa_steps, full_days in plan:
         print(f"== {size:,} residents", flush=True)
         t = clocks()
         ours, _, outcome = setup(size)
         setup_s = since(t)[0]
-        row: dict[str, Any] = {"size": size, "setup_s": setup_s,
-                               "subjects": len(ours.subjects), "records_history": len(ours.store)}
+        row: dict[str, Any] = {
+            "size": size,
+            "setup_s": setup_s,
+            "subjects": len(ours.subjects),
+            "records_history": len(ours.store),
+        }
         row["socialcredit"] = run_ours(ours, outcome, days)
-        print(f"   socialcredit: {row['socialcredit']['agent_days_per_cpu_s']:,.0f} agent-days per CPU-s",
-              flush=True)
+        print(
+            f"   socialcredit: {row['socialcredit']['agent_days_per_cpu_s']:,.0f} agent-days per CPU-s",
+            flush=True,
+        )
         row["mesa"] = run_mesa(ours, outcome, mesa_steps)
         print(f"   mesa: {row['mesa']['agent_days_per_cpu_s']:,.0f} agent-days per CPU-s", flush=True)
         row["ratio_cpu"] = row["socialcredit"]["agent_days_per_cpu_s"] / row["mesa"]["agent_days_per_cpu_s"]
@@ -222,8 +261,9 @@ def measure(quick: bool) -> dict[str, Any]:
         del ours, outcome
         gc.collect()
         row["full_loop"] = run_full(size, full_days)
-        print(f"   full loop: {row['full_loop']['agent_days_per_cpu_s']:,.0f} agent-days per CPU-s",
-              flush=True)
+        print(
+            f"   full loop: {row['full_loop']['agent_days_per_cpu_s']:,.0f} agent-days per CPU-s", flush=True
+        )
         out["sizes"].append(row)
     out["load_after"] = os.getloadavg()[0]
     return out
@@ -231,28 +271,39 @@ def measure(quick: bool) -> dict[str, Any]:
 
 def doc_section(res: dict[str, Any]) -> str:
     q = " (quick: not comparable)" if res["quick"] else ""
-    lines = [f"## Simulator{q}", "",
-             f"`python bench/bench_simulate.py` on {res['machine']}, {res['date']}; load average "
-             f"{res['load_before']:.1f} before and {res['load_after']:.1f} after (the machine is shared "
-             "with other work, so rates are given per CPU-second of the process as well as per wall "
-             "second). The `city` scenario (Rongcheng, national + rongcheng, end-2017 defaulter "
-             "stock); the same population, rate tables and published decisions for both. "
-             "socialcredit draws the days in one shard; Mesa runs `shuffle_do('step')` on one agent per "
-             "subject. See the docstring of `bench/bench_simulate.py` for the workload.", "",
-             "| residents | subjects | socialcredit agent-days per CPU-s | Mesa agent-days per CPU-s "
-             "| × Mesa (CPU) | × Mesa (wall) | days measured (ours / Mesa) | full loop with engine, "
-             "agent-days per CPU-s |",
-             "|---:|---:|---:|---:|---:|---:|---|---:|"]
+    lines = [
+        f"## Simulator{q}",
+        "",
+        f"`python bench/bench_simulate.py` on {res['machine']}, {res['date']}; load average "
+        f"{res['load_before']:.1f} before and {res['load_after']:.1f} after (the machine is shared "
+        "with other work, so rates are given per CPU-second of the process as well as per wall "
+        "second). The `city` scenario (Rongcheng, national + rongcheng, end-2017 defaulter "
+        "stock); the same population, rate tables and published decisions for both. "
+        "socialcredit draws the days in one shard; Mesa runs `shuffle_do('step')` on one agent per "
+        "subject. See the docstring of `bench/bench_simulate.py` for the workload.",
+        "",
+        "| residents | subjects | socialcredit agent-days per CPU-s | Mesa agent-days per CPU-s "
+        "| × Mesa (CPU) | × Mesa (wall) | days measured (ours / Mesa) | full loop with engine, "
+        "agent-days per CPU-s |",
+        "|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
     for r in res["sizes"]:
         s, m, f = r["socialcredit"], r["mesa"], r["full_loop"]
-        lines.append(f"| {r['size']:,} | {r['subjects']:,} | {s['agent_days_per_cpu_s']:,.0f} | "
-                     f"{m['agent_days_per_cpu_s']:,.0f} | {r['ratio_cpu']:,.0f} | {r['ratio_wall']:,.0f} | "
-                     f"{s['days']} / {m['days']} | {f['agent_days_per_cpu_s']:,.0f} ({f['days']} days) |")
+        lines.append(
+            f"| {r['size']:,} | {r['subjects']:,} | {s['agent_days_per_cpu_s']:,.0f} | "
+            f"{m['agent_days_per_cpu_s']:,.0f} | {r['ratio_cpu']:,.0f} | {r['ratio_wall']:,.0f} | "
+            f"{s['days']} / {m['days']} | {f['agent_days_per_cpu_s']:,.0f} ({f['days']} days) |"
+        )
     first = res["sizes"][0]
     met = "met" if first["ratio_cpu"] >= TARGET else "not met"
-    lines += ["", f"Target: at least {TARGET} times Mesa at 100,000 residents: {met} "
-              f"({first['ratio_cpu']:,.0f}× per CPU-second at {first['size']:,})."
-              if not res["quick"] else "", ""]
+    lines += [
+        "",
+        f"Target: at least {TARGET} times Mesa at 100,000 residents: {met} "
+        f"({first['ratio_cpu']:,.0f}× per CPU-second at {first['size']:,})."
+        if not res["quick"]
+        else "",
+        "",
+    ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -261,8 +312,7 @@ def write_doc(res: dict[str, Any]) -> None:
     block = f"{start}\n{doc_section(res)}{end}\n"
     text = DOCS.read_text("utf-8") if DOCS.exists() else "# Performance\n\n"
     if start in text:
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end) + r"\n?", lambda _: block, text,
-                      flags=re.S)
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end) + r"\n?", lambda _: block, text, flags=re.S)
     else:
         text = text.rstrip("\n") + "\n\n" + block
     DOCS.write_text(text, "utf-8")

@@ -97,8 +97,7 @@ class Rel:
 
 @dataclass
 class Result:
-    scores: dict[tuple[str, str, str], tuple[float | None, str | None]] = field(
-        default_factory=dict)
+    scores: dict[tuple[str, str, str], tuple[float | None, str | None]] = field(default_factory=dict)
     lists: dict[tuple[str, str, str], tuple[dt.date | None, dt.date]] = field(default_factory=dict)
     outcomes: dict[tuple[str, str], int] = field(default_factory=dict)
     disclosed: set[tuple[str, str]] = field(default_factory=set)
@@ -121,21 +120,28 @@ def when_ok(when: Any, s: Subject, day: dt.date) -> bool:
             return False
     if when.min_age is not None and not s.age_at_least(when.min_age, day):
         return False
-    return not (when.max_age is not None and s.kind == "person"
-                and s.birth is not None and s.age_at_least(when.max_age + 1, day))
+    return not (
+        when.max_age is not None
+        and s.kind == "person"
+        and s.birth is not None
+        and s.age_at_least(when.max_age + 1, day)
+    )
 
 
 class Reference:
     """One rulebook as of one day, evaluated the slow way."""
 
-    def __init__(self, book: Rulebook, subjects: list[Subject], records: list[Rec],
-                 relations: list[Rel], day: dt.date) -> None:
+    def __init__(
+        self, book: Rulebook, subjects: list[Subject], records: list[Rec], relations: list[Rel], day: dt.date
+    ) -> None:
         self.book, self.day = book, day
         self.v = book.version_on(day)
         self.subjects = {s.id: s for s in subjects}
         annulled = {r.corrects for r in records if r.corrects}
-        self.records = sorted((r for r in records if r.day <= day and not r.corrects
-                               and r.id not in annulled), key=lambda r: (r.day, r.seq))
+        self.records = sorted(
+            (r for r in records if r.day <= day and not r.corrects and r.id not in annulled),
+            key=lambda r: (r.day, r.seq),
+        )
         self.relations = relations
         self.jur = int(book.jurisdiction.code)
         self._lists: dict[str, dict[str, list[tuple[str, dt.date | None, dt.date]]]] = {}
@@ -170,9 +176,14 @@ class Reference:
                     continue
                 if e.by and r.source not in e.by:
                     continue
-                same = [x for x in mine if x.category == e.category
-                        and (not e.by or x.source in e.by) and (x.day, x.seq) <= (r.day, r.seq)
-                        and (e.within is None or add(x.day, e.within) > r.day)]
+                same = [
+                    x
+                    for x in mine
+                    if x.category == e.category
+                    and (not e.by or x.source in e.by)
+                    and (x.day, x.seq) <= (r.day, r.seq)
+                    and (e.within is None or add(x.day, e.within) > r.day)
+                ]
                 if len(same) < e.min_count or not self.listable(lst, s, r.day):
                     continue
                 entries.append(e)
@@ -237,16 +248,18 @@ class Reference:
                 for rel in self.relations:
                     if rel.relation != via.relation or not rel.holds(self.day):
                         continue
-                    pairs = {"subject": [(rel.object, rel.subject)],
-                             "object": [(rel.subject, rel.object)],
-                             "both": [(rel.object, rel.subject), (rel.subject, rel.object)]}
+                    pairs = {
+                        "subject": [(rel.object, rel.subject)],
+                        "object": [(rel.subject, rel.object)],
+                        "both": [(rel.object, rel.subject), (rel.subject, rel.object)],
+                    }
                     for src, dst in pairs[via.to]:
-                        if src in direct and dst != src and self.listable(
-                                lst, self.subjects[dst], self.day):
+                        if src in direct and dst != src and self.listable(lst, self.subjects[dst], self.day):
                             since, until = direct[src]
                             rs = rel.since
                             reasons.setdefault(dst, []).append(
-                                (_later(since, rs), min(until, rel.until or NEVER)))
+                                (_later(since, rs), min(until, rel.until or NEVER))
+                            )
             self._lists[lid] = {k: _merge(v) for k, v in reasons.items()}
         return self._lists[lid]
 
@@ -257,8 +270,12 @@ class Reference:
             return False
         if scope and scope.subject_kinds and s.kind not in scope.subject_kinds:
             return False
-        if scope and scope.min_age is not None and s.kind == "person" and not s.age_at_least(
-                scope.min_age, self.day):
+        if (
+            scope
+            and scope.min_age is not None
+            and s.kind == "person"
+            and not s.age_at_least(scope.min_age, self.day)
+        ):
             return False
         if scope and scope.residents_only and self.jur != 0:
             resident = s.resident if s.resident is not None else s.region_code() == self.jur
@@ -302,12 +319,18 @@ class Reference:
         exp = self.expiry(rule)
         total, count, hit = 0.0, 0, 0
         for u in related:
-            mine = [r for r in self.records if r.subject == u and r.category == rule.category
-                    and add(r.day, exp) > self.day]
+            mine = [
+                r
+                for r in self.records
+                if r.subject == u and r.category == rule.category and add(r.day, exp) > self.day
+            ]
             hit += bool(mine)
             for r in mine:
-                p = float(rule.points) if rule.points is not None else (
-                    rule.points_per_unit * r.value / rule.unit_step)
+                p = (
+                    float(rule.points)
+                    if rule.points is not None
+                    else (rule.points_per_unit * r.value / rule.unit_step)
+                )
                 if rule.clamp:
                     p = min(max(p, rule.clamp.min), rule.clamp.max)
                 total += p
@@ -324,8 +347,11 @@ class Reference:
         if rule.on_list is not None:
             return [float(rule.points or 0.0)] if s.id in self.members(rule.on_list) else []
         exp = self.expiry(rule)
-        mine = [r for r in self.records if r.subject == s.id and r.category == rule.category
-                and add(r.day, exp) > self.day]
+        mine = [
+            r
+            for r in self.records
+            if r.subject == s.id and r.category == rule.category and add(r.day, exp) > self.day
+        ]
         pts: list[float] = []
         total = 0.0
         for i, r in enumerate(mine):
@@ -339,7 +365,7 @@ class Reference:
                     p = rule.points_per_unit * r.value / rule.unit_step
             elif rule.escalation is not None:
                 w = rule.escalation.window
-                n = sum(1 for x in mine[:i + 1] if w is None or add(x.day, w) > r.day)
+                n = sum(1 for x in mine[: i + 1] if w is None or add(x.day, w) > r.day)
                 steps = rule.escalation.steps
                 p = float(steps[min(n, len(steps)) - 1])
             else:
@@ -350,8 +376,7 @@ class Reference:
         if rule.cap:
             used: dict[Any, float] = {}
             for i, r in enumerate(mine):
-                key = {"year": r.day.year, "month": (r.day.year, r.day.month),
-                       "lifetime": 0}[rule.cap.per]
+                key = {"year": r.day.year, "month": (r.day.year, r.day.month), "lifetime": 0}[rule.cap.per]
                 room = max(0.0, rule.cap.points - used.get(key, 0.0))
                 take = min(abs(pts[i]), room)
                 used[key] = used.get(key, 0.0) + abs(pts[i])
@@ -363,8 +388,11 @@ class Reference:
             w = t.when
             if w is None:
                 return i
-            recent = [r for r in self.records if r.subject == s.id
-                      and (w.within is None or add(r.day, w.within) > self.day)]
+            recent = [
+                r
+                for r in self.records
+                if r.subject == s.id and (w.within is None or add(r.day, w.within) > self.day)
+            ]
             ok = True
             if w.any_record is not None:
                 ok &= any(r.category in w.any_record for r in recent)
@@ -373,8 +401,7 @@ class Reference:
             if w.on_list is not None:
                 ok &= any(s.id in self.members(x) for x in w.on_list if x in self.v.lists)
             if w.not_on_list is not None:
-                ok &= not any(s.id in self.members(x) for x in w.not_on_list
-                              if x in self.v.lists)
+                ok &= not any(s.id in self.members(x) for x in w.not_on_list if x in self.v.lists)
             if ok:
                 return i
         return -1
@@ -409,8 +436,9 @@ class Reference:
                 if isinstance(m, FactorsScore):
                     cap, weighted = -1, 0.0
                     for f in m.factors:
-                        rules = [r for r in self.v.rules.values() if r.factor == f.id
-                                 and r.score in (None, m.id)]
+                        rules = [
+                            r for r in self.v.rules.values() if r.factor == f.id and r.score in (None, m.id)
+                        ]
                         x, c = self.summed(rules, s, names)
                         cap = max(cap, c)
                         sub = min(max(m.factor_base + x, 0.0), m.factor_max)
@@ -418,15 +446,13 @@ class Reference:
                     total = m.range.min + (m.range.max - m.range.min) * weighted / m.factor_max
                 else:
                     assert isinstance(m, PointsScore)
-                    rules = [r for r in self.v.rules.values() if r.factor is None
-                             and r.score in (None, m.id)]
+                    rules = [r for r in self.v.rules.values() if r.factor is None and r.score in (None, m.id)]
                     x, cap = self.summed(rules, s, names)
                     total = m.base + x
                     lo = m.bounds.min if m.bounds and m.bounds.min is not None else float("-inf")
                     hi = m.bounds.max if m.bounds and m.bounds.max is not None else float("inf")
                     total = min(max(total, lo), hi)
-                g = next((i for i, b in enumerate(m.grades)
-                          if b.min is None or total >= b.min), -1)
+                g = next((i for i, b in enumerate(m.grades) if b.min is None or total >= b.min), -1)
                 if g >= 0 and cap > g:
                     g = cap
                 per[s.id] = (total, g, names[g] if g >= 0 else None)
@@ -475,10 +501,10 @@ def _bracket(x: float, rule: Any) -> float:
     rates = [rule.points_per_unit / rule.unit_step] + [
         (b.points_per_unit if b.points_per_unit is not None else rule.points_per_unit)
         / (b.unit_step if b.unit_step is not None else rule.unit_step)
-        for b in sorted(rule.brackets, key=lambda b: b.above)]
+        for b in sorted(rule.brackets, key=lambda b: b.above)
+    ]
     edges.append(float("inf"))
-    return sum(r * min(max(x - edges[k], 0.0), edges[k + 1] - edges[k])
-               for k, r in enumerate(rates))
+    return sum(r * min(max(x - edges[k], 0.0), edges[k + 1] - edges[k]) for k, r in enumerate(rates))
 
 
 def _later(a: dt.date | None, b: dt.date | None) -> dt.date | None:
@@ -495,8 +521,9 @@ def _merge(spans: list[tuple[dt.date | None, dt.date]]) -> tuple[dt.date | None,
     return since, max(u for _, u in spans)
 
 
-def evaluate(books: list[Rulebook], subjects: list[Subject], records: list[Rec],
-             relations: list[Rel], day: dt.date) -> Result:
+def evaluate(
+    books: list[Rulebook], subjects: list[Subject], records: list[Rec], relations: list[Rel], day: dt.date
+) -> Result:
     """Every rulebook as of ``day``; outcomes combine across rulebooks (strongest wins)."""
     out = Result()
     for book in books:

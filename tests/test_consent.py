@@ -24,17 +24,33 @@ def _ledger(tmp_path: Path, consent: object) -> tuple[Path, str]:
     subject: dict = {"id": person, "kind": "person", "name": "Wei (synthetic)"}
     if consent is not None:
         subject["consent"] = consent
-    reg = _write(tmp_path / "reg.jsonl", [
-        subject,
-        {"id": friend, "kind": "person", "name": "Friend (synthetic)", "consent": "yes"},
-        {"relation": "friend_of", "subject": person, "object": friend, "since": "2017-01-01"},
-    ])
-    recs = _write(tmp_path / "rec.jsonl", [
-        {"id": "b1", "subject": person, "category": "finance.bill_paid_on_time",
-         "occurred_at": "2018-03-01", "source": "payment_platform"},
-        {"id": "v1", "subject": person, "category": "identity.verified",
-         "occurred_at": "2018-03-02", "source": "payment_platform"},
-    ])
+    reg = _write(
+        tmp_path / "reg.jsonl",
+        [
+            subject,
+            {"id": friend, "kind": "person", "name": "Friend (synthetic)", "consent": "yes"},
+            {"relation": "friend_of", "subject": person, "object": friend, "since": "2017-01-01"},
+        ],
+    )
+    recs = _write(
+        tmp_path / "rec.jsonl",
+        [
+            {
+                "id": "b1",
+                "subject": person,
+                "category": "finance.bill_paid_on_time",
+                "occurred_at": "2018-03-01",
+                "source": "payment_platform",
+            },
+            {
+                "id": "v1",
+                "subject": person,
+                "category": "identity.verified",
+                "occurred_at": "2018-03-02",
+                "source": "payment_platform",
+            },
+        ],
+    )
     db = tmp_path / "l.db"
     res = runner.invoke(app, ["registry", "import", "--db", str(db), str(reg), "--json"])
     assert res.exit_code == 0, res.output
@@ -45,13 +61,19 @@ def _ledger(tmp_path: Path, consent: object) -> tuple[Path, str]:
 
 def test_explain_shows_each_sesame_factor_and_what_fed_it(tmp_path: Path) -> None:
     db, person = _ledger(tmp_path, True)
-    res = runner.invoke(app, ["explain", "--db", str(db), person, "--rulebook", "sesame",
-                              "--as-of", "2018-06-01", "--json"])
+    res = runner.invoke(
+        app, ["explain", "--db", str(db), person, "--rulebook", "sesame", "--as-of", "2018-06-01", "--json"]
+    )
     assert res.exit_code == 0, res.output
     [score] = json.loads(res.output)["rulebooks"][0]["scores"]
     text = json.dumps(score)
-    for factor in ("credit_history", "fulfilment_capacity", "personal_characteristics",
-                   "behaviour_preferences", "interpersonal_relationships"):
+    for factor in (
+        "credit_history",
+        "fulfilment_capacity",
+        "personal_characteristics",
+        "behaviour_preferences",
+        "interpersonal_relationships",
+    ):
         assert factor in text
     assert "b1" in text and "v1" in text
     assert score["score"] > 650  # two positive records above the 650 starting point
@@ -60,8 +82,9 @@ def test_explain_shows_each_sesame_factor_and_what_fed_it(tmp_path: Path) -> Non
 def test_without_consent_sesame_gives_no_score(tmp_path: Path) -> None:
     db, person = _ledger(tmp_path, None)
     out = tmp_path / "scores.parquet"
-    res = runner.invoke(app, ["score", "--db", str(db), "--rulebook", "sesame", "--as-of", "2018-06-01",
-                              "--out", str(out)])
+    res = runner.invoke(
+        app, ["score", "--db", str(db), "--rulebook", "sesame", "--as-of", "2018-06-01", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     import pyarrow.parquet as pq
 

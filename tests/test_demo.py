@@ -16,8 +16,9 @@ from socialcredit.society import sample_society
 
 def test_demo_simulates_the_city_ledgers_it_and_quarantines_one_reject_per_reason(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--size", "600", "--days", "30",
-                                      "--no-serve"])
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(out), "--size", "600", "--days", "30", "--no-serve"]
+    )
     assert result.exit_code == 0, result.output
     assert "intact" in result.output
     records = pq.read_table(out / "records.parquet")

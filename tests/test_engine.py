@@ -31,8 +31,13 @@ def registry(*lines: dict[str, Any], consent: dict[str, bool] | None = None) -> 
 
 def recs(*rows: tuple[str, str, str, str] | dict[str, Any]) -> pa.Table:
     """Records from ``(id, subject, category, date)`` tuples (source from the category)."""
-    source = {"judicial": "court", "social": "civil_affairs", "traffic": "traffic_police",
-              "utility": "utilities", "finance": "bank"}
+    source = {
+        "judicial": "court",
+        "social": "civil_affairs",
+        "traffic": "traffic_police",
+        "utility": "utilities",
+        "finance": "bank",
+    }
     out = []
     for r in rows:
         if isinstance(r, tuple):
@@ -47,24 +52,31 @@ def recs(*rows: tuple[str, str, str, str] | dict[str, Any]) -> pa.Table:
 
 # ---------------------------------------------------------------------- life in the blacklist
 
+
 @pytest.fixture
 def blacklist() -> tuple[pa.Table, Registry]:
     """Two partners' company defaults; both legal representatives are listed; a third person
     stopped being a legal representative before the default."""
     reg = registry(
         {"id": "acme", "kind": "organisation"},
-        {"id": "ann", "kind": "person"}, {"id": "bo", "kind": "person"},
+        {"id": "ann", "kind": "person"},
+        {"id": "bo", "kind": "person"},
         {"id": "cy", "kind": "person"},
-        {"relation": "legal_representative_of", "subject": "ann", "object": "acme",
-         "since": "2015-01-01"},
-        {"relation": "legal_representative_of", "subject": "bo", "object": "acme",
-         "since": "2015-01-01"},
+        {"relation": "legal_representative_of", "subject": "ann", "object": "acme", "since": "2015-01-01"},
+        {"relation": "legal_representative_of", "subject": "bo", "object": "acme", "since": "2015-01-01"},
         {"relation": "partner_of", "subject": "ann", "object": "bo", "since": "2015-01-01"},
-        {"relation": "legal_representative_of", "subject": "cy", "object": "acme",
-         "since": "2012-01-01", "until": "2016-01-01"},
+        {
+            "relation": "legal_representative_of",
+            "subject": "cy",
+            "object": "acme",
+            "since": "2012-01-01",
+            "until": "2016-01-01",
+        },
     )
-    rows = recs(("r1", "acme", "judicial.judgment_default", "2018-03-05"),
-                ("r2", "acme", "judicial.judgment_fulfilled", "2019-04-03"))
+    rows = recs(
+        ("r1", "acme", "judicial.judgment_default", "2018-03-05"),
+        ("r2", "acme", "judicial.judgment_fulfilled", "2019-04-03"),
+    )
     return rows, reg
 
 
@@ -73,35 +85,41 @@ def test_life_in_the_blacklist(blacklist: tuple[pa.Table, Registry]) -> None:
     bound = Engine(["national"]).bind(rows, reg)
     ev = bound.evaluate("2018-06-01")
     for person in ("ann", "bo"):
-        assert {"judgment_defaulters", "spending_restricted"} <= {x for _, x in
-                                                                  ev.lists_of(person)}
+        assert {"judgment_defaulters", "spending_restricted"} <= {x for _, x in ev.lists_of(person)}
     assert ev.lists_of("cy") == []
     d = ev.decide("ann", "travel.high_speed_rail")
     assert d.outcome == "denied"
     reason = d.reasons[0]
     assert reason == {
-        "rulebook": "national", "list": "spending_restricted", "measure": "hs_high_speed_rail",
-        "effect": "deny", "since": "2018-03-05", "until": None,
+        "rulebook": "national",
+        "list": "spending_restricted",
+        "measure": "hs_high_speed_rail",
+        "effect": "deny",
+        "since": "2018-03-05",
+        "until": None,
         "source": "chinadaily_2015 (Art. 3 item 9 (new in 2015); facts 2.4)",
-        "via": {"relation": "legal_representative_of", "from": "acme"}}
+        "via": {"relation": "legal_representative_of", "from": "acme"},
+    }
     assert ev.decide("cy", "travel.high_speed_rail").outcome == "allowed"
     # the chain: record -> list -> memorandum -> action
     text = ev.explain("ann").render()
     assert "r1 (judicial.judgment_default, 2018-03-05) of acme → judgment_defaulters" in text
     # fulfilled on Wednesday 3 April 2019: deleted within 3 working days, i.e. by Monday 8 April
     assert bound.decide("ann", "travel.high_speed_rail", "2019-04-05").outcome == "denied"
-    assert bound.decide("ann", "travel.high_speed_rail", "2019-04-05").reasons[0]["until"] == (
-        "2019-04-08")
+    assert bound.decide("ann", "travel.high_speed_rail", "2019-04-05").reasons[0]["until"] == ("2019-04-08")
     assert bound.decide("ann", "travel.high_speed_rail", "2019-04-08").outcome == "allowed"
     assert bound.evaluate("2019-04-08").lists_of("bo") == []
 
 
 def test_a_family_member_of_a_listed_parent_is_refused_a_private_school() -> None:
-    reg = registry({"id": "dan", "kind": "person"}, {"id": "erin", "kind": "person"},
-                   {"relation": "parent_of", "subject": "dan", "object": "erin",
-                    "since": "2010-01-01"})
+    reg = registry(
+        {"id": "dan", "kind": "person"},
+        {"id": "erin", "kind": "person"},
+        {"relation": "parent_of", "subject": "dan", "object": "erin", "since": "2010-01-01"},
+    )
     ev = Engine(["national"]).evaluate(
-        recs(("r1", "dan", "judicial.judgment_default", "2019-02-01")), reg, "2019-06-01")
+        recs(("r1", "dan", "judicial.judgment_default", "2019-02-01")), reg, "2019-06-01"
+    )
     d = ev.decide("erin", "education.private_school")
     assert d.outcome == "denied"
     assert d.reasons[0]["via"] == {"relation": "parent_of", "from": "dan"}
@@ -111,10 +129,20 @@ def test_a_family_member_of_a_listed_parent_is_refused_a_private_school() -> Non
 
 
 def test_red_list_a_volunteer_reaching_the_top_grade_is_rewarded() -> None:
-    reg = registry({"id": "li", "kind": "person", "region": RONGCHENG},
-                   {"id": "wu", "kind": "person", "region": RONGCHENG}, consent={"li": True})
-    rows = recs({"id": "v1", "subject": "li", "category": "social.volunteering",
-                 "occurred_at": "2022-03-01", "value": 120})
+    reg = registry(
+        {"id": "li", "kind": "person", "region": RONGCHENG},
+        {"id": "wu", "kind": "person", "region": RONGCHENG},
+        consent={"li": True},
+    )
+    rows = recs(
+        {
+            "id": "v1",
+            "subject": "li",
+            "category": "social.volunteering",
+            "occurred_at": "2022-03-01",
+            "value": 120,
+        }
+    )
     ev = Engine(["rongcheng"]).evaluate(rows, reg, "2022-06-01")
     score, grade, model = ev.score_of("li")
     assert model == "rongcheng/person_points"
@@ -132,8 +160,7 @@ def test_red_list_a_volunteer_reaching_the_top_grade_is_rewarded() -> None:
 
 def test_expiry_a_negative_record_stops_counting_and_the_grade_recovers() -> None:
     reg = registry({"id": "mei", "kind": "person", "region": RONGCHENG})
-    bound = Engine(["rongcheng"]).bind(
-        recs(("t1", "mei", "utility.theft", "2015-06-10")), reg)
+    bound = Engine(["rongcheng"]).bind(recs(("t1", "mei", "utility.theft", "2015-06-10")), reg)
     assert bound.evaluate("2020-06-09").score_of("mei")[:2] == (940.0, "B")
     assert bound.evaluate("2020-06-10").score_of("mei")[:2] == (1000.0, "A")
     expl = bound.evaluate("2020-06-10").explain("mei").to_dict()
@@ -143,12 +170,24 @@ def test_expiry_a_negative_record_stops_counting_and_the_grade_recovers() -> Non
 
 def test_correction_an_annulled_record_never_counts_on_any_date() -> None:
     reg = registry({"id": "ann", "kind": "person", "region": RONGCHENG})
-    rows = recs(("r1", "ann", "judicial.judgment_default", "2019-03-01"),
-                ("t1", "ann", "traffic.ticket", "2019-03-02"),
-                {"id": "c1", "subject": "ann", "category": "judicial.judgment_default",
-                 "occurred_at": "2019-09-01", "corrects": "r1"},
-                {"id": "c2", "subject": "ann", "category": "traffic.ticket",
-                 "occurred_at": "2019-09-01", "corrects": "t1"})
+    rows = recs(
+        ("r1", "ann", "judicial.judgment_default", "2019-03-01"),
+        ("t1", "ann", "traffic.ticket", "2019-03-02"),
+        {
+            "id": "c1",
+            "subject": "ann",
+            "category": "judicial.judgment_default",
+            "occurred_at": "2019-09-01",
+            "corrects": "r1",
+        },
+        {
+            "id": "c2",
+            "subject": "ann",
+            "category": "traffic.ticket",
+            "occurred_at": "2019-09-01",
+            "corrects": "t1",
+        },
+    )
     for book in ("national", "rongcheng"):
         bound = Engine([book]).bind(rows, reg)
         for day in ("2019-03-01", "2019-06-01", "2019-12-31"):
@@ -168,10 +207,12 @@ def test_correction_an_annulled_record_never_counts_on_any_date() -> None:
 
 def test_several_rulebooks_combine_deny_beats_reward() -> None:
     reg = registry({"id": "jack", "kind": "person", "region": RONGCHENG})
-    rows = recs(("h", "jack", "social.honour", "2016-10-01"),
-                ("d", "jack", "judicial.judgment_default", "2017-03-01"))
-    rows = rows.set_column(rows.schema.get_field_index("source"), "source",
-                           pa.array(["people_government", "court"]))
+    rows = recs(
+        ("h", "jack", "social.honour", "2016-10-01"), ("d", "jack", "judicial.judgment_default", "2017-03-01")
+    )
+    rows = rows.set_column(
+        rows.schema.get_field_index("source"), "source", pa.array(["people_government", "court"])
+    )
     ev = Engine(["national", "rongcheng"]).evaluate(rows, reg, "2017-06-01")
     d = ev.decide("jack", "government.subsidy")
     assert d.outcome == "denied"
@@ -186,8 +227,9 @@ def test_decide_many_matches_decide(blacklist: tuple[pa.Table, Registry]) -> Non
     subjects = ["acme", "ann", "bo", "cy"] * 2
     actions = ["travel.flight"] * 4 + ["leisure.golf"] * 4
     got = ev.decide_many(subjects, actions)
-    assert [OUTCOMES[c] for c in got] == [ev.decide(s, a).outcome
-                                          for s, a in zip(subjects, actions, strict=True)]
+    assert [OUTCOMES[c] for c in got] == [
+        ev.decide(s, a).outcome for s, a in zip(subjects, actions, strict=True)
+    ]
     codes = np.array([ev.subjects.code(s) for s in subjects])
     assert (ev.decide_many(codes, actions) == got).all()
     assert (ev.decide_many(subjects[:4], "travel.flight") == got[:4]).all()
@@ -222,19 +264,30 @@ def test_tables(blacklist: tuple[pa.Table, Registry]) -> None:
 
 
 def test_points_scores_table_and_grade_distribution() -> None:
-    reg = registry({"id": "a", "kind": "person", "region": RONGCHENG},
-                   {"id": "b", "kind": "person", "region": RONGCHENG},
-                   {"id": "c", "kind": "organisation", "region": RONGCHENG},
-                   {"id": "d", "kind": "person", "region": "000101"})
-    rows = recs(("1", "a", "traffic.drunk_driving", "2019-04-01"),
-                ("2", "b", "finance.loan_arrears", "2019-04-01"))
+    reg = registry(
+        {"id": "a", "kind": "person", "region": RONGCHENG},
+        {"id": "b", "kind": "person", "region": RONGCHENG},
+        {"id": "c", "kind": "organisation", "region": RONGCHENG},
+        {"id": "d", "kind": "person", "region": "000101"},
+    )
+    rows = recs(
+        ("1", "a", "traffic.drunk_driving", "2019-04-01"), ("2", "b", "finance.loan_arrears", "2019-04-01")
+    )
     ev = Engine(["rongcheng"]).evaluate(rows, reg, "2019-06-01")
-    scores = {(r["subject"], r["model"]): (r["score"], r["grade"])
-              for r in ev.scores.to_pylist()}
-    assert scores == {("a", "person_points"): (1000.0, "C"), ("b", "person_points"): (990.0, "A"),
-                      ("c", "org_points"): (1000.0, "A")}
+    scores = {(r["subject"], r["model"]): (r["score"], r["grade"]) for r in ev.scores.to_pylist()}
+    assert scores == {
+        ("a", "person_points"): (1000.0, "C"),
+        ("b", "person_points"): (990.0, "A"),
+        ("c", "org_points"): (1000.0, "A"),
+    }
     assert ev.grade_distribution()[("rongcheng", "person_points")] == {
-        "AAA": 0, "AA": 0, "A": 1, "B": 0, "C": 1, "D": 0}
+        "AAA": 0,
+        "AA": 0,
+        "A": 1,
+        "B": 0,
+        "C": 1,
+        "D": 0,
+    }
     why = ev.explain("a").to_dict()["rulebooks"][0]["scores"][0]["grade_why"]
     assert "capped at C by rule drunk_driving" in why
 
@@ -244,9 +297,11 @@ def test_points_scores_table_and_grade_distribution() -> None:
 
 def explain_example() -> str:
     reg = registry({"id": "mei", "kind": "person", "region": RONGCHENG})
-    rows = recs(("t1", "mei", "utility.theft", "2015-06-10"),
-                ("h1", "mei", "social.heroic_act", "2019-05-01"),
-                ("k1", "mei", "traffic.ticket", "2020-01-15"))
+    rows = recs(
+        ("t1", "mei", "utility.theft", "2015-06-10"),
+        ("h1", "mei", "social.heroic_act", "2019-05-01"),
+        ("k1", "mei", "traffic.ticket", "2020-01-15"),
+    )
     return Engine(["rongcheng"]).evaluate(rows, reg, "2020-06-10").explain("mei").render()
 
 

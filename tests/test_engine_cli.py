@@ -36,42 +36,78 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp / "ledger.db"
     registry = [
         {"id": ACME, "kind": "organisation", "name": "Acme Trading (synthetic)"},
-        *({"id": p, "kind": "person", "name": f"{n} (synthetic)"} for p, n in (
-            (ANN, "Ann"), (BO, "Bo"), (CY, "Cy"), (DAN, "Dan"), (ERIN, "Erin"), (LI, "Li"))),
-        {"relation": "legal_representative_of", "subject": ANN, "object": ACME,
-         "since": "2015-01-01"},
-        {"relation": "legal_representative_of", "subject": BO, "object": ACME,
-         "since": "2015-01-01"},
-        {"relation": "legal_representative_of", "subject": CY, "object": ACME,
-         "since": "2012-01-01", "until": "2016-01-01"},
+        *(
+            {"id": p, "kind": "person", "name": f"{n} (synthetic)"}
+            for p, n in ((ANN, "Ann"), (BO, "Bo"), (CY, "Cy"), (DAN, "Dan"), (ERIN, "Erin"), (LI, "Li"))
+        ),
+        {"relation": "legal_representative_of", "subject": ANN, "object": ACME, "since": "2015-01-01"},
+        {"relation": "legal_representative_of", "subject": BO, "object": ACME, "since": "2015-01-01"},
+        {
+            "relation": "legal_representative_of",
+            "subject": CY,
+            "object": ACME,
+            "since": "2012-01-01",
+            "until": "2016-01-01",
+        },
         {"relation": "parent_of", "subject": DAN, "object": ERIN, "since": "2010-05-05"},
     ]
     records = [
-        {"id": "r1", "subject": ACME, "category": "judicial.judgment_default",
-         "occurred_at": "2018-03-05", "source": "court"},
-        {"id": "r2", "subject": ACME, "category": "judicial.judgment_fulfilled",
-         "occurred_at": "2019-04-03", "source": "court"},
-        {"id": "d1", "subject": DAN, "category": "judicial.judgment_default",
-         "occurred_at": "2018-02-01", "source": "court"},
-        {"id": "v1", "subject": LI, "category": "social.volunteering",
-         "occurred_at": "2019-03-01", "source": "civil_affairs", "value": 120},
-        {"id": "t1", "subject": LI, "category": "traffic.ticket",
-         "occurred_at": "2019-05-01", "source": "traffic_police"},
-        {"id": "c1", "subject": LI, "category": "traffic.ticket",
-         "occurred_at": "2019-07-01", "source": "traffic_police", "corrects": "t1"},
+        {
+            "id": "r1",
+            "subject": ACME,
+            "category": "judicial.judgment_default",
+            "occurred_at": "2018-03-05",
+            "source": "court",
+        },
+        {
+            "id": "r2",
+            "subject": ACME,
+            "category": "judicial.judgment_fulfilled",
+            "occurred_at": "2019-04-03",
+            "source": "court",
+        },
+        {
+            "id": "d1",
+            "subject": DAN,
+            "category": "judicial.judgment_default",
+            "occurred_at": "2018-02-01",
+            "source": "court",
+        },
+        {
+            "id": "v1",
+            "subject": LI,
+            "category": "social.volunteering",
+            "occurred_at": "2019-03-01",
+            "source": "civil_affairs",
+            "value": 120,
+        },
+        {
+            "id": "t1",
+            "subject": LI,
+            "category": "traffic.ticket",
+            "occurred_at": "2019-05-01",
+            "source": "traffic_police",
+        },
+        {
+            "id": "c1",
+            "subject": LI,
+            "category": "traffic.ticket",
+            "occurred_at": "2019-07-01",
+            "source": "traffic_police",
+            "corrects": "t1",
+        },
     ]
-    for args in (["registry", "import", "--db", str(db),
-                  str(write_jsonl(tmp / "registry.jsonl", registry))],
-                 ["ingest", "--db", str(db), "--now", "2020-01-01",
-                  str(write_jsonl(tmp / "records.jsonl", records))]):
+    for args in (
+        ["registry", "import", "--db", str(db), str(write_jsonl(tmp / "registry.jsonl", registry))],
+        ["ingest", "--db", str(db), "--now", "2020-01-01", str(write_jsonl(tmp / "records.jsonl", records))],
+    ):
         got = runner.invoke(app, args)
         assert got.exit_code == 0, got.output
     return db
 
 
 def check(db: Path, subject: str, action: str, on: str, *extra: str) -> tuple[int, dict]:
-    got = runner.invoke(app, ["check", "--db", str(db), subject, action, "--on", on, "--json",
-                              *extra])
+    got = runner.invoke(app, ["check", "--db", str(db), subject, action, "--on", on, "--json", *extra])
     return got.exit_code, json.loads(got.stdout)
 
 
@@ -87,9 +123,8 @@ def test_life_in_the_blacklist_through_the_cli(db: Path) -> None:
     code, out = check(db, CY, "travel.high_speed_rail", "2018-06-01")
     assert code == 0 and out["outcome"] == "allowed" and out["reasons"] == []
     # fulfilled Wednesday 3 April 2019; deleted within 3 working days
-    assert check(db, ANN, "travel.high_speed_rail", "2019-04-05")[1]["reasons"][0]["until"] == (
-        "2019-04-08")
-    assert check(db, ANN, "travel.high_speed_rail", "2019-04-08") [0] == 0
+    assert check(db, ANN, "travel.high_speed_rail", "2019-04-05")[1]["reasons"][0]["until"] == ("2019-04-08")
+    assert check(db, ANN, "travel.high_speed_rail", "2019-04-08")[0] == 0
     text = runner.invoke(app, ["explain", "--db", str(db), ANN, "--as-of", "2018-06-01"]).stdout
     assert f"r1 (judicial.judgment_default, 2018-03-05) of {ACME} → judgment_defaulters" in text
 
@@ -100,8 +135,9 @@ def test_family_and_red_list_through_the_cli(db: Path) -> None:
     # rongcheng before its consent rule (2021): the volunteer reaches AAA and is rewarded
     code, out = check(db, LI, "rental.deposit_free", "2020-06-01", "--rulebook", "rongcheng")
     assert code == 0 and out["outcome"] == "rewarded" and out["reasons"][0]["grade"] == "AAA"
-    got = runner.invoke(app, ["explain", "--db", str(db), LI, "--rulebook", "rongcheng",
-                              "--as-of", "2020-06-01", "--json"])
+    got = runner.invoke(
+        app, ["explain", "--db", str(db), LI, "--rulebook", "rongcheng", "--as-of", "2020-06-01", "--json"]
+    )
     expl = json.loads(got.stdout)
     score = expl["rulebooks"][0]["scores"][0]
     assert score["grade"] == "AAA" and [p["record"] for p in score["parts"]] == ["v1"]
@@ -110,9 +146,23 @@ def test_family_and_red_list_through_the_cli(db: Path) -> None:
 
 def test_score_writes_parquet_and_prints_sizes(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "scores.parquet"
-    got = runner.invoke(app, ["score", "--db", str(db), "--rulebook", "national",
-                              "--rulebook", "rongcheng", "--as-of", "2020-06-01",
-                              "--out", str(out), "--json"])
+    got = runner.invoke(
+        app,
+        [
+            "score",
+            "--db",
+            str(db),
+            "--rulebook",
+            "national",
+            "--rulebook",
+            "rongcheng",
+            "--as-of",
+            "2020-06-01",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert got.exit_code == 0, got.output
     summary = json.loads(got.stdout)
     sizes = {(x["rulebook"], x["list"]): x["size"] for x in summary["lists"]}
@@ -125,14 +175,17 @@ def test_score_writes_parquet_and_prints_sizes(db: Path, tmp_path: Path) -> None
     assert "judgment_defaulters" in text
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["check", "NOBODY", "travel.flight"], "unknown subject 'NOBODY'"),
-    (["check", ANN, "travel.teleport"], "unknown action 'travel.teleport'"),
-    (["check", ANN, "travel.flight", "--on", "2019-02-30"], "malformed date"),
-    (["explain", "NOBODY"], "unknown subject"),
-    (["score", "--as-of", "yesterday"], "malformed date"),
-    (["score", "--rulebook", "no-such-rulebook"], "no-such-rulebook"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "NOBODY", "travel.flight"], "unknown subject 'NOBODY'"),
+        (["check", ANN, "travel.teleport"], "unknown action 'travel.teleport'"),
+        (["check", ANN, "travel.flight", "--on", "2019-02-30"], "malformed date"),
+        (["explain", "NOBODY"], "unknown subject"),
+        (["score", "--as-of", "yesterday"], "malformed date"),
+        (["score", "--rulebook", "no-such-rulebook"], "no-such-rulebook"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(db: Path, args: list[str], message: str) -> None:
     got = runner.invoke(app, [args[0], "--db", str(db), *args[1:]])
     assert got.exit_code == 2

@@ -20,8 +20,14 @@ from socialcredit.registry import RELATIONS_SCHEMA, SUBJECTS_SCHEMA, Registry
 from socialcredit.rulebooks.resolve import resolve
 from socialcredit.rulebooks.schema import RulebookFile
 
-CATS = ["traffic.ticket", "social.volunteering", "judicial.judgment_default",
-        "judicial.judgment_fulfilled", "finance.loan_arrears", "judicial.credit_repaired"]
+CATS = [
+    "traffic.ticket",
+    "social.volunteering",
+    "judicial.judgment_default",
+    "judicial.judgment_fulfilled",
+    "finance.loan_arrears",
+    "judicial.credit_repaired",
+]
 SOURCES = ["court", "bank", "civil_affairs"]
 ACTIONS = ["travel.flight", "travel.train", "finance.loan", "rental.deposit_free"]
 CHANNELS = ["disclose.credit_website", "disclose.model_poster"]
@@ -51,35 +57,66 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
         if kind == "tiers":
             tiers = []
             for j in range(draw(st.integers(0, 2))):
-                cond = clean({"any_record": draw(st.sampled_from(
-                    [None, [CATS[0]], [CATS[2], CATS[4]]])),
-                    "no_record": draw(st.sampled_from([None, [CATS[1]], [CATS[0], CATS[4]]])),
-                    "within": dur(draw)})
+                cond = clean(
+                    {
+                        "any_record": draw(st.sampled_from([None, [CATS[0]], [CATS[2], CATS[4]]])),
+                        "no_record": draw(st.sampled_from([None, [CATS[1]], [CATS[0], CATS[4]]])),
+                        "within": dur(draw),
+                    }
+                )
                 if "any_record" not in cond and "no_record" not in cond:
                     cond["any_record"] = [CATS[3]]
                 tiers.append({"grade": f"T{i}{j}", "when": cond})
             tiers.append({"grade": f"T{i}{len(tiers)}"})
-            models.append({"id": f"m{i}", "label": "m", "model": "tiers",
-                           "subject_kinds": kinds, "tiers": tiers, **ASSUMED})
+            models.append(
+                {
+                    "id": f"m{i}",
+                    "label": "m",
+                    "model": "tiers",
+                    "subject_kinds": kinds,
+                    "tiers": tiers,
+                    **ASSUMED,
+                }
+            )
             continue
-        mins = sorted(draw(st.lists(st.integers(900, 1100), min_size=1, max_size=3,
-                                    unique=True)), reverse=True)
+        mins = sorted(
+            draw(st.lists(st.integers(900, 1100), min_size=1, max_size=3, unique=True)), reverse=True
+        )
         bands = [{"grade": f"G{i}{j}", "min": float(m)} for j, m in enumerate(mins)]
         if draw(st.booleans()):
             bands.append({"grade": f"G{i}{len(bands)}"})
         if kind == "factors":
             weights = draw(st.sampled_from([[1.0], [0.5, 0.5], [0.25, 0.75], [0.2, 0.3, 0.5]]))
-            models.append({"id": f"m{i}", "label": "m", "model": "factors",
-                           "subject_kinds": kinds, "range": {"min": 700.0, "max": 1300.0},
-                           "factor_base": 50.0, "factor_max": 100.0,
-                           "factors": [{"id": f"f{i}{k}", "label": "f", "weight": w}
-                                       for k, w in enumerate(weights)],
-                           "grades": bands, **ASSUMED})
+            models.append(
+                {
+                    "id": f"m{i}",
+                    "label": "m",
+                    "model": "factors",
+                    "subject_kinds": kinds,
+                    "range": {"min": 700.0, "max": 1300.0},
+                    "factor_base": 50.0,
+                    "factor_max": 100.0,
+                    "factors": [{"id": f"f{i}{k}", "label": "f", "weight": w} for k, w in enumerate(weights)],
+                    "grades": bands,
+                    **ASSUMED,
+                }
+            )
             continue
         bounds = draw(st.sampled_from([None, {"min": 950.0}, {"max": 1020.0}]))
-        models.append(clean({"id": f"m{i}", "label": "m", "model": "points",
-                             "subject_kinds": kinds,
-                             "base": 1000.0, "grades": bands, "bounds": bounds, **ASSUMED}))
+        models.append(
+            clean(
+                {
+                    "id": f"m{i}",
+                    "label": "m",
+                    "model": "points",
+                    "subject_kinds": kinds,
+                    "base": 1000.0,
+                    "grades": bands,
+                    "bounds": bounds,
+                    **ASSUMED,
+                }
+            )
+        )
     grade_names = sorted({b["grade"] for m in models for b in m.get("grades", m.get("tiers"))})
     banded = sorted({b["grade"] for m in models for b in m.get("grades", [])})
     lists: list[dict[str, Any]] = []
@@ -90,35 +127,67 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
             if kind == "on_list" and lists:
                 entries.append({"on_list": draw(st.sampled_from([x["id"] for x in lists]))})
             elif kind == "grade" and grade_names:
-                entries.append({"grade_in": draw(st.lists(st.sampled_from(grade_names),
-                                                          min_size=1, max_size=2))})
+                entries.append(
+                    {"grade_in": draw(st.lists(st.sampled_from(grade_names), min_size=1, max_size=2))}
+                )
             else:
                 cat = draw(st.sampled_from(CATS[:3] + CATS[4:5]))
                 ext = None
                 if draw(st.booleans()):
-                    ext = clean({"min": dur(draw, allow_none=False),
-                                 "max": {"years": 3},
-                                 "total_max": dur(draw), "on": draw(st.sampled_from(
-                                     [None, [cat], ["finance.loan_arrears"]]))})
-                entries.append(clean({
-                    "category": cat, "min_count": draw(st.integers(1, 2)),
-                    "within": dur(draw), "duration": dur(draw),
-                    "by": draw(st.sampled_from([None, ["court"], ["bank", "civil_affairs"]])),
-                    "extensions": ext}))
-        exits = draw(st.lists(st.sampled_from([{"category": "judicial.judgment_fulfilled"},
-                                               {"repair": True}, {"expiry": True}]),
-                              max_size=2))
-        lists.append(clean({
-            "id": f"l{i}", "label": "l", "kind": draw(st.sampled_from(["black", "red"])),
-            "subject_kinds": draw(st.sampled_from([["person"], ["person", "organisation"]])),
-            "enter": entries, "exit": exits, "delist_within": dur(draw),
-            "min_duration": dur(draw),
-            "exempt": {"under_age": 18} if draw(st.booleans()) else None,
-            "propagate": draw(st.sampled_from([
-                [], [{"relation": "legal_representative_of", "to": "subject"}],
-                [{"relation": "partner_of", "to": "both"}]])), **ASSUMED}))
-    plain_lists = [x["id"] for x in lists
-                   if all("category" in e for e in x["enter"])]
+                    ext = clean(
+                        {
+                            "min": dur(draw, allow_none=False),
+                            "max": {"years": 3},
+                            "total_max": dur(draw),
+                            "on": draw(st.sampled_from([None, [cat], ["finance.loan_arrears"]])),
+                        }
+                    )
+                entries.append(
+                    clean(
+                        {
+                            "category": cat,
+                            "min_count": draw(st.integers(1, 2)),
+                            "within": dur(draw),
+                            "duration": dur(draw),
+                            "by": draw(st.sampled_from([None, ["court"], ["bank", "civil_affairs"]])),
+                            "extensions": ext,
+                        }
+                    )
+                )
+        exits = draw(
+            st.lists(
+                st.sampled_from(
+                    [{"category": "judicial.judgment_fulfilled"}, {"repair": True}, {"expiry": True}]
+                ),
+                max_size=2,
+            )
+        )
+        lists.append(
+            clean(
+                {
+                    "id": f"l{i}",
+                    "label": "l",
+                    "kind": draw(st.sampled_from(["black", "red"])),
+                    "subject_kinds": draw(st.sampled_from([["person"], ["person", "organisation"]])),
+                    "enter": entries,
+                    "exit": exits,
+                    "delist_within": dur(draw),
+                    "min_duration": dur(draw),
+                    "exempt": {"under_age": 18} if draw(st.booleans()) else None,
+                    "propagate": draw(
+                        st.sampled_from(
+                            [
+                                [],
+                                [{"relation": "legal_representative_of", "to": "subject"}],
+                                [{"relation": "partner_of", "to": "both"}],
+                            ]
+                        )
+                    ),
+                    **ASSUMED,
+                }
+            )
+        )
+    plain_lists = [x["id"] for x in lists if all("category" in e for e in x["enter"])]
     for m in models:
         if m["model"] == "tiers" and plain_lists:
             for t in m["tiers"][:-1]:
@@ -130,20 +199,24 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
         kind = draw(st.sampled_from(["points", "per_unit", "escalation", "cap_grade", "on_list"]))
         r: dict[str, Any] = {"id": f"r{i}", "label": "r", **ASSUMED}
         if kind == "on_list" and plain_lists:
-            r.update(on_list=draw(st.sampled_from(plain_lists)),
-                     points=float(draw(st.integers(-40, 40))))
+            r.update(on_list=draw(st.sampled_from(plain_lists)), points=float(draw(st.integers(-40, 40))))
         else:
             r["category"] = draw(st.sampled_from(CATS))
             if kind == "per_unit":
                 r["points_per_unit"] = float(draw(st.integers(-3, 3)) or 1)
                 r["unit_step"] = float(draw(st.sampled_from([1, 2, 5])))
                 if draw(st.booleans()):
-                    r["brackets"] = [{"above": 5.0, "unit_step": 2.0},
-                                     {"above": 20.0, "points_per_unit": 0.5}]
+                    r["brackets"] = [
+                        {"above": 5.0, "unit_step": 2.0},
+                        {"above": 20.0, "points_per_unit": 0.5},
+                    ]
             elif kind == "escalation":
-                r["escalation"] = clean({"steps": draw(st.lists(
-                    st.integers(-20, 5).map(float), min_size=1, max_size=3)),
-                    "window": dur(draw)})
+                r["escalation"] = clean(
+                    {
+                        "steps": draw(st.lists(st.integers(-20, 5).map(float), min_size=1, max_size=3)),
+                        "window": dur(draw),
+                    }
+                )
             elif kind == "cap_grade" and banded:
                 r["cap_grade"] = draw(st.sampled_from(banded))
             else:
@@ -151,17 +224,30 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
             if draw(st.booleans()):
                 r["clamp"] = {"min": -30.0, "max": 20.0}
             if draw(st.booleans()):
-                r["cap"] = {"points": float(draw(st.integers(5, 30))),
-                            "per": draw(st.sampled_from(["year", "month", "lifetime"]))}
+                r["cap"] = {
+                    "points": float(draw(st.integers(5, 30))),
+                    "per": draw(st.sampled_from(["year", "month", "lifetime"])),
+                }
             r["expires_after"] = dur(draw)
         if draw(st.integers(0, 4)) == 0:
-            r["when"] = draw(st.sampled_from([{"min_age": 30}, {"region": ["Generic City"]},
-                                              {"profession": ["teacher"]}, {"max_age": 40}]))
-        if "points" not in r and "points_per_unit" not in r and "escalation" not in r \
-                and "cap_grade" not in r:
+            r["when"] = draw(
+                st.sampled_from(
+                    [
+                        {"min_age": 30},
+                        {"region": ["Generic City"]},
+                        {"profession": ["teacher"]},
+                        {"max_age": 40},
+                    ]
+                )
+            )
+        if (
+            "points" not in r
+            and "points_per_unit" not in r
+            and "escalation" not in r
+            and "cap_grade" not in r
+        ):
             r["points"] = -5.0
-        factors = [(m["id"], f["id"]) for m in models if m["model"] == "factors"
-                   for f in m["factors"]]
+        factors = [(m["id"], f["id"]) for m in models if m["model"] == "factors" for f in m["factors"]]
         if factors and draw(st.booleans()):
             mid, fid = draw(st.sampled_from(factors))
             r["factor"] = fid
@@ -170,13 +256,16 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
         elif models and draw(st.integers(0, 3)) == 0:
             r["score"] = draw(st.sampled_from([m["id"] for m in models]))
         if "cap_grade" in r:
-            owners = [m for m in models if r["cap_grade"] in [b["grade"] for b in
-                                                             m.get("grades", [])]]
+            owners = [m for m in models if r["cap_grade"] in [b["grade"] for b in m.get("grades", [])]]
             if "score" in r and r["score"] not in [m["id"] for m in owners]:
                 del r["cap_grade"]
                 r.setdefault("points", -5.0)
-        if draw(st.integers(0, 2)) == 0 and "escalation" not in r and "brackets" not in r \
-                and "cap_grade" not in r:
+        if (
+            draw(st.integers(0, 2)) == 0
+            and "escalation" not in r
+            and "brackets" not in r
+            and "cap_grade" not in r
+        ):
             r.pop("cap", None)
             if "on_list" in r or draw(st.booleans()):
                 agg = draw(st.sampled_from(["share", "count"])) if "on_list" in r else "count"
@@ -186,10 +275,18 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
                     r.setdefault("points", float(draw(st.integers(-20, 20))))
             else:
                 agg = "count"
-            r["via"] = {"aggregate": agg, **draw(st.sampled_from([
-                {"relation": "partner_of", "to": "both"},
-                {"relation": "parent_of", "to": "object"},
-                {"relation": "legal_representative_of", "to": "subject"}]))}
+            r["via"] = {
+                "aggregate": agg,
+                **draw(
+                    st.sampled_from(
+                        [
+                            {"relation": "partner_of", "to": "both"},
+                            {"relation": "parent_of", "to": "object"},
+                            {"relation": "legal_representative_of", "to": "subject"},
+                        ]
+                    )
+                ),
+            }
         rules.append(clean(r))
     measures = []
     for i in range(draw(st.integers(0, 5))):
@@ -205,28 +302,46 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
         if effect == "disclose":
             m["channel"] = draw(st.sampled_from(CHANNELS))
         else:
-            m["action"] = draw(st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=2,
-                                        unique=True))
+            m["action"] = draw(st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=2, unique=True))
         if draw(st.integers(0, 3)) == 0:
-            m["via"] = draw(st.sampled_from([{"relation": "parent_of", "to": "object"},
-                                             {"relation": "legal_representative_of",
-                                              "to": "subject"}]))
+            m["via"] = draw(
+                st.sampled_from(
+                    [
+                        {"relation": "parent_of", "to": "object"},
+                        {"relation": "legal_representative_of", "to": "subject"},
+                    ]
+                )
+            )
         measures.append(m)
     options: dict[str, Any] = {}
     if draw(st.booleans()):
-        options["expiry"] = {"after": dur(draw, allow_none=False), **ASSUMED,
-                             "applies_to": draw(st.sampled_from(["breaking", "keeping", "all"]))}
+        options["expiry"] = {
+            "after": dur(draw, allow_none=False),
+            **ASSUMED,
+            "applies_to": draw(st.sampled_from(["breaking", "keeping", "all"])),
+        }
     if draw(st.booleans()):
-        options["scope"] = clean({"subject_kinds": draw(st.sampled_from(
-            [None, ["person"], ["person", "organisation"]])),
-            "min_age": draw(st.sampled_from([None, 18])),
-            "residents_only": draw(st.booleans()), **ASSUMED})
+        options["scope"] = clean(
+            {
+                "subject_kinds": draw(st.sampled_from([None, ["person"], ["person", "organisation"]])),
+                "min_age": draw(st.sampled_from([None, 18])),
+                "residents_only": draw(st.booleans()),
+                **ASSUMED,
+            }
+        )
     if draw(st.booleans()):
         options["consent"] = {"required": True, **ASSUMED}
-    data = {"id": ident, "title": "Random", "jurisdiction": draw(st.sampled_from(
-        ["China", "Generic City"])), "options": options or None, "scores": models,
-        "rules": rules, "lists": lists, "measures": measures,
-        "versions": [{"id": "v1", "effective": "2000-01-01", "summary": "s", **ASSUMED}]}
+    data = {
+        "id": ident,
+        "title": "Random",
+        "jurisdiction": draw(st.sampled_from(["China", "Generic City"])),
+        "options": options or None,
+        "scores": models,
+        "rules": rules,
+        "lists": lists,
+        "measures": measures,
+        "versions": [{"id": "v1", "effective": "2000-01-01", "summary": "s", **ASSUMED}],
+    }
     rf = RulebookFile.model_validate(clean(data))
     return resolve(rf, None, Path("/nonexistent/rand.yaml"))
 
@@ -237,33 +352,53 @@ def worlds(draw: Any) -> tuple[list[ref.Subject], list[ref.Rel], list[ref.Rec], 
     subjects = []
     for i in range(n):
         kind = draw(st.sampled_from(["person", "person", "organisation"]))
-        birth = draw(st.sampled_from([None, dt.date(1960, 2, 29), dt.date(2002, 1, 15),
-                                      dt.date(2001, 3, 1)])) if kind == "person" else None
-        subjects.append(ref.Subject(
-            id=f"s{i}", kind=kind, birth=birth,
-            region=draw(st.sampled_from([None, "Generic City", "Beijing"])),
-            consent=draw(st.sampled_from([None, True, False])),
-            resident=draw(st.sampled_from([None, True, False])),
-            profession=draw(st.sampled_from([None, "teacher"])) if kind == "person" else None))
+        birth = (
+            draw(st.sampled_from([None, dt.date(1960, 2, 29), dt.date(2002, 1, 15), dt.date(2001, 3, 1)]))
+            if kind == "person"
+            else None
+        )
+        subjects.append(
+            ref.Subject(
+                id=f"s{i}",
+                kind=kind,
+                birth=birth,
+                region=draw(st.sampled_from([None, "Generic City", "Beijing"])),
+                consent=draw(st.sampled_from([None, True, False])),
+                resident=draw(st.sampled_from([None, True, False])),
+                profession=draw(st.sampled_from([None, "teacher"])) if kind == "person" else None,
+            )
+        )
     rels = []
     for _ in range(draw(st.integers(0, 6))):
         a, b = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
         since = draw(st.sampled_from([None, START + dt.timedelta(days=draw(st.integers(0, 90)))]))
         until = draw(st.sampled_from([None, START + dt.timedelta(days=draw(st.integers(0, 120)))]))
-        rels.append(ref.Rel(draw(st.sampled_from(["parent_of", "legal_representative_of",
-                                                  "partner_of"])), f"s{a}", f"s{b}",
-                            since, until))
+        rels.append(
+            ref.Rel(
+                draw(st.sampled_from(["parent_of", "legal_representative_of", "partner_of"])),
+                f"s{a}",
+                f"s{b}",
+                since,
+                until,
+            )
+        )
     recs = []
     for i in range(draw(st.integers(0, 30))):
         corrects = None
         if recs and draw(st.integers(0, 8)) == 0:
             corrects = draw(st.sampled_from([r.id for r in recs] + ["nope"]))
-        recs.append(ref.Rec(
-            seq=i + 1, id=f"r{i}", subject=f"s{draw(st.integers(0, n - 1))}",
-            category=draw(st.sampled_from(CATS)),
-            day=START + dt.timedelta(days=draw(st.integers(0, 60))),
-            value=float(draw(st.integers(0, 12))), source=draw(st.sampled_from(SOURCES)),
-            corrects=corrects))
+        recs.append(
+            ref.Rec(
+                seq=i + 1,
+                id=f"r{i}",
+                subject=f"s{draw(st.integers(0, n - 1))}",
+                category=draw(st.sampled_from(CATS)),
+                day=START + dt.timedelta(days=draw(st.integers(0, 60))),
+                value=float(draw(st.integers(0, 12))),
+                source=draw(st.sampled_from(SOURCES)),
+                corrects=corrects,
+            )
+        )
     if recs and draw(st.booleans()):  # just after a record: where listings and expiries turn
         day = draw(st.sampled_from(recs)).day + dt.timedelta(days=draw(st.integers(0, 14)))
     else:
@@ -271,25 +406,58 @@ def worlds(draw: Any) -> tuple[list[ref.Subject], list[ref.Rel], list[ref.Rec], 
     return subjects, rels, recs, day
 
 
-def as_inputs(subjects: list[ref.Subject], rels: list[ref.Rel], recs: list[ref.Rec]
-              ) -> tuple[pa.Table, Registry]:
+def as_inputs(
+    subjects: list[ref.Subject], rels: list[ref.Rel], recs: list[ref.Rec]
+) -> tuple[pa.Table, Registry]:
     extra = [pa.field("birth_date", pa.date32()), pa.field("resident", pa.bool_())]
     schema = pa.schema(list(SUBJECTS_SCHEMA) + extra)
-    sub = pa.Table.from_pylist([{"id": s.id, "kind": s.kind, "name": s.id, "region": s.region,
-                                 "profession": s.profession, "birth_date": s.birth,
-                                 "consent": s.consent, "resident": s.resident}
-                                for s in subjects], schema=schema)
-    rel = pa.Table.from_pylist([{"relation": r.relation, "subject": r.subject,
-                                 "object": r.object, "since": r.since, "until": r.until}
-                                for r in rels], schema=RELATIONS_SCHEMA)
-    table = records_table([{"id": r.id, "subject": r.subject, "category": r.category,
-                            "occurred_at": r.day.isoformat(), "source": r.source,
-                            "value": r.value, "corrects": r.corrects} for r in recs])
+    sub = pa.Table.from_pylist(
+        [
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "name": s.id,
+                "region": s.region,
+                "profession": s.profession,
+                "birth_date": s.birth,
+                "consent": s.consent,
+                "resident": s.resident,
+            }
+            for s in subjects
+        ],
+        schema=schema,
+    )
+    rel = pa.Table.from_pylist(
+        [
+            {
+                "relation": r.relation,
+                "subject": r.subject,
+                "object": r.object,
+                "since": r.since,
+                "until": r.until,
+            }
+            for r in rels
+        ],
+        schema=RELATIONS_SCHEMA,
+    )
+    table = records_table(
+        [
+            {
+                "id": r.id,
+                "subject": r.subject,
+                "category": r.category,
+                "occurred_at": r.day.isoformat(),
+                "source": r.source,
+                "value": r.value,
+                "corrects": r.corrects,
+            }
+            for r in recs
+        ]
+    )
     return table, Registry(sub, rel)
 
 
-def engine_result(books: list[Any], table: pa.Table, registry: Registry, day: dt.date
-                  ) -> ref.Result:
+def engine_result(books: list[Any], table: pa.Table, registry: Registry, day: dt.date) -> ref.Result:
     return result_of(Engine(books).evaluate(table, registry, day))
 
 
@@ -298,14 +466,12 @@ def result_of(ev: Any) -> ref.Result:
     for row in ev.scores.to_pylist():
         out.scores[(row["rulebook"], row["model"], row["subject"])] = (row["score"], row["grade"])
     for row in ev.memberships.to_pylist():
-        out.lists[(row["rulebook"], row["list"], row["subject"])] = (
-            row["since"], row["until"] or ref.NEVER)
+        out.lists[(row["rulebook"], row["list"], row["subject"])] = (row["since"], row["until"] or ref.NEVER)
     ids = ev.subjects.ids.to_pylist()
     acts = sorted(ev.profiles.actions)
     if acts:
         codes = np.repeat(np.arange(len(ids)), len(acts))
-        got = ev.decide_many(codes, np.tile(np.array([ev.profiles.actions[a] for a in acts]),
-                                            len(ids)))
+        got = ev.decide_many(codes, np.tile(np.array([ev.profiles.actions[a] for a in acts]), len(ids)))
         for k, code in enumerate(got):
             if code:
                 out.outcomes[(ids[k // len(acts)], acts[k % len(acts)])] = int(code)
@@ -353,8 +519,7 @@ def test_two_rulebooks_combine_like_the_reference(a: Any, b: Any, world: Any) ->
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(book=rulebooks(), world=worlds(), data=st.data())
-def test_incremental_updates_equal_the_batch_and_the_reference(book: Any, world: Any,
-                                                               data: Any) -> None:
+def test_incremental_updates_equal_the_batch_and_the_reference(book: Any, world: Any, data: Any) -> None:
     """Records arriving in two batches (the second may annul records of the first), applied to
     an evaluated state, give exactly the batch result, and the reference's."""
     subjects, rels, recs, day = world

@@ -59,8 +59,15 @@ def test_files_beside_the_report(report: Path) -> None:
     assert report == report.parent / "report.html" and report.is_file()
     folder = figures_dir(report)
     figs = sorted(p.stem for p in folder.glob("*.png"))
-    assert {"grade_shares", "list_sizes", "refusals_by_action", "refusals_vs_reported", "who_listed",
-            "reach", "trajectories"} <= set(figs)
+    assert {
+        "grade_shares",
+        "list_sizes",
+        "refusals_by_action",
+        "refusals_vs_reported",
+        "who_listed",
+        "reach",
+        "trajectories",
+    } <= set(figs)
     for stem in figs:
         assert (folder / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in (folder / f"{stem}.svg").read_text("utf-8")[:500]
@@ -75,8 +82,11 @@ def test_grade_shares_match_daily(run: Path, report: Path) -> None:
     g = _daily(run, "grade").to_pylist()
     last = max(r["day"] for r in g)
     month = f"{g[-1]['date'].year:04d}-{g[-1]['date'].month:02d}"
-    counts = {r["key"].rsplit(":", 1)[1]: r["value"] for r in g
-              if r["day"] == last and r["key"].startswith("rongcheng/person_points:")}
+    counts = {
+        r["key"].rsplit(":", 1)[1]: r["value"]
+        for r in g
+        if r["day"] == last and r["key"].startswith("rongcheng/person_points:")
+    }
     total = sum(counts.values())
     rows = [r for r in _csv(figures_dir(report) / "grade_shares.csv") if r["month"] == month]
     assert {r["grade"]: int(r["subjects"]) for r in rows} == counts
@@ -167,8 +177,11 @@ def test_trajectories_match(run: Path, report: Path) -> None:
     rows = [r for r in table if r["source"] == "sampled"]
     assert rows
     for r in rows:
-        scores = [x["score"] for x in sorted(t, key=lambda x: x["day"]) if x["subject"] == r["subject"]
-                  and x["score"] is not None]
+        scores = [
+            x["score"]
+            for x in sorted(t, key=lambda x: x["day"])
+            if x["subject"] == r["subject"] and x["score"] is not None
+        ]
         assert float(r["first_score"]) == scores[0] and float(r["lowest_score"]) == min(scores)
         assert float(r["last_score"]) == scores[-1]
     # spirals replayed by the engine end where the run's final state ends
@@ -221,9 +234,12 @@ def test_html_renders_offline_in_chromium(report: Path, tmp_path: Path) -> None:
             page.goto(report.as_uri())
             page.wait_for_function(
                 "document.querySelectorAll('.chart').length === "
-                "document.querySelectorAll('.chart > svg, .chart > canvas').length", timeout=30_000)
+                "document.querySelectorAll('.chart > svg, .chart > canvas').length",
+                timeout=30_000,
+            )
             drawn = page.eval_on_selector_all(
-                ".chart", "els => els.map(e => e.querySelectorAll(':scope > svg, :scope > canvas').length)")
+                ".chart", "els => els.map(e => e.querySelectorAll(':scope > svg, :scope > canvas').length)"
+            )
         finally:
             browser.close()
     assert errors == []
@@ -256,8 +272,13 @@ def test_replicates_give_intervals(tmp_path: Path) -> None:
 
 
 def test_rulebook_comparison(tmp_path: Path) -> None:
-    sc = load_scenario("classroom", size=300, days=20, rulebooks=None,
-                       regimes={"points": ["national", "rongcheng"], "lists": ["national"]})
+    sc = load_scenario(
+        "classroom",
+        size=300,
+        days=20,
+        rulebooks=None,
+        regimes={"points": ["national", "rongcheng"], "lists": ["national"]},
+    )
     run_scenario(sc, tmp_path / "two")
     out = write_report(tmp_path / "two", images=False)
     rows = _csv(figures_dir(out) / "comparison_table.csv")

@@ -17,8 +17,23 @@ def test_list_shows_the_builtin_scenarios() -> None:
 
 
 def test_replicates_write_one_folder_per_seed(tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["simulate", "classroom", "--out", str(tmp_path), "--size", "200",
-                                   "--days", "4", "--replicates", "2", "--seed", "40"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "classroom",
+            "--out",
+            str(tmp_path),
+            "--size",
+            "200",
+            "--days",
+            "4",
+            "--replicates",
+            "2",
+            "--seed",
+            "40",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seed40", "seed41"]
     man = json.loads((tmp_path / "seed41" / "manifest.json").read_text())

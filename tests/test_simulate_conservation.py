@@ -16,8 +16,13 @@ from socialcredit.simulate.runner import run_scenario
 
 
 def test_the_ledger_scores_to_the_simulators_final_state(tmp_path: Path) -> None:
-    sc = load_scenario("city", size=800, days=40, evaluate_every=5,
-                       population={"regions": {"Rongcheng": 1.0}, "block_size": 128})
+    sc = load_scenario(
+        "city",
+        size=800,
+        days=40,
+        evaluate_every=5,
+        population={"regions": {"Rongcheng": 1.0}, "block_size": 128},
+    )
     [result] = run_scenario(sc, tmp_path, ledger=True)
     assert result.ledger["records"] == len(result.model.store)
     final = pq.read_table(tmp_path / "final" / "main.parquet")
@@ -30,8 +35,21 @@ def test_the_ledger_scores_to_the_simulators_final_state(tmp_path: Path) -> None
     assert final.num_rows > 800 and final["grade"].null_count < final.num_rows
 
     out = tmp_path / "scored.parquet"
-    res = CliRunner().invoke(app, ["score", "--db", str(tmp_path / "ledger.db"), "--rulebook", "national",
-                                   "--rulebook", "rongcheng", "--as-of", sc.end.isoformat(),
-                                   "--out", str(out)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "--db",
+            str(tmp_path / "ledger.db"),
+            "--rulebook",
+            "national",
+            "--rulebook",
+            "rongcheng",
+            "--as-of",
+            sc.end.isoformat(),
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert pq.read_table(out).equals(final)

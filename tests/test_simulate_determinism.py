@@ -20,16 +20,27 @@ def _manifest(folder: Path) -> dict:
 
 
 def test_one_shard_and_four_shards_give_byte_identical_outputs(tmp_path: Path) -> None:
-    sc = load_scenario("classroom", size=1200, days=15, evaluate_every=3,
-                       regimes={"rongcheng": ["national", "rongcheng"], "national": ["national"]},
-                       population={"regions": {"Rongcheng": 1.0}, "block_size": 128})
+    sc = load_scenario(
+        "classroom",
+        size=1200,
+        days=15,
+        evaluate_every=3,
+        regimes={"rongcheng": ["national", "rongcheng"], "national": ["national"]},
+        population={"regions": {"Rongcheng": 1.0}, "block_size": 128},
+    )
     one, four = tmp_path / "one", tmp_path / "four"
     [r1] = run_scenario(sc, one, shards=1)
     [r4] = run_scenario(sc, four, shards=4)
     assert len(r1.model.shards) == 1 and len(r4.model.shards) == 4
     a, b = _files(one), _files(four)
-    assert set(a) == {"daily.parquet", "final/rongcheng.parquet", "final/national.parquet",
-                      "records.parquet", "subjects.parquet", "trajectories.parquet"}
+    assert set(a) == {
+        "daily.parquet",
+        "final/rongcheng.parquet",
+        "final/national.parquet",
+        "records.parquet",
+        "subjects.parquet",
+        "trajectories.parquet",
+    }
     for name in a:
         assert a[name] == b[name], name
     assert _manifest(one) == _manifest(four)

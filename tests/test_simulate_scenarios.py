@@ -32,9 +32,12 @@ def test_every_builtin_scenario_runs_at_small_size(name: str, tmp_path: Path) ->
     daily = pq.read_table(tmp_path / "daily.parquet")
     assert set(daily["reporter"].to_pylist()) >= {"events", "records", "attempts", "list_size"}
     if name == "national-2018":
-        assert [c["key"] for c in man["comparisons"]] == ["travel.flight", "travel.flight",
-                                                          "travel.high_speed_rail",
-                                                          "travel.high_speed_rail"]
+        assert [c["key"] for c in man["comparisons"]] == [
+            "travel.flight",
+            "travel.flight",
+            "travel.high_speed_rail",
+            "travel.high_speed_rail",
+        ]
 
 
 def test_scenario_mistakes_are_refused_with_the_field(tmp_path: Path) -> None:
@@ -45,9 +48,11 @@ def test_scenario_mistakes_are_refused_with_the_field(tmp_path: Path) -> None:
     bad.write_text("name: x\ntitle: X\nsize: 10\ndays: 5\n")
     with pytest.raises(ScenarioError, match="rulebooks"):
         load_scenario(bad)
-    bad.write_text("name: x\ntitle: X\nsize: 10\ndays: 5\nrulebooks: [national]\n"
-                   "history: [{category: judicial.judgment_default, share: 0.1, "
-                   "window: [2017-01-01, 2017-12-31]}]\n")
+    bad.write_text(
+        "name: x\ntitle: X\nsize: 10\ndays: 5\nrulebooks: [national]\n"
+        "history: [{category: judicial.judgment_default, share: 0.1, "
+        "window: [2017-01-01, 2017-12-31]}]\n"
+    )
     with pytest.raises(ScenarioError, match="assumed"):
         load_scenario(bad)
     with pytest.raises(ScenarioError, match="unknown scenario"):
@@ -59,24 +64,39 @@ def test_seeds_replicates_and_sweeps_expand_into_runs() -> None:
     assert [r.seed for r in sc.runs()] == [3, 5]
     sc = load_scenario("classroom", replicates=3)
     assert [r.seed for r in sc.runs()] == [2014, 2015, 2016]
-    sc = load_scenario("classroom", sweep=[{"parameter": "behaviour.scale.traffic.ticket",
-                                            "values": [0.5, 2.0]}], seeds=[1, 2])
+    sc = load_scenario(
+        "classroom",
+        sweep=[{"parameter": "behaviour.scale.traffic.ticket", "values": [0.5, 2.0]}],
+        seeds=[1, 2],
+    )
     runs = sc.runs()
     assert len(runs) == 4 and runs[0].name == "sweep00-seed1"
     assert runs[3].scenario.behaviour.scale == {"traffic.ticket": 2.0}
-    sc = load_scenario("classroom", sweep=[{"parameter": "population.parameters.dog_owner_share",
-                                            "values": [0.1]}])
+    sc = load_scenario(
+        "classroom", sweep=[{"parameter": "population.parameters.dog_owner_share", "values": [0.1]}]
+    )
     assert sc.runs()[0].scenario.population.parameters == {"dog_owner_share": 0.1}
 
 
 def test_interventions_add_a_rulebook_from_a_day() -> None:
-    sc = load_scenario("classroom", size=300, days=12, rulebooks=["national"],
-                       interventions=[{"day": 6, "label": "Rongcheng points from day 6",
-                                       "add_rulebooks": ["rongcheng"]}])
+    sc = load_scenario(
+        "classroom",
+        size=300,
+        days=12,
+        rulebooks=["national"],
+        interventions=[{"day": 6, "label": "Rongcheng points from day 6", "add_rulebooks": ["rongcheng"]}],
+    )
     m = SocialCreditModel(sc)
     m.run()
-    grades = [r for r in zip(m.datacollector.table()["reporter"].to_pylist(),
-                             m.datacollector.table()["day"].to_pylist(), strict=True) if r[0] == "grade"]
+    grades = [
+        r
+        for r in zip(
+            m.datacollector.table()["reporter"].to_pylist(),
+            m.datacollector.table()["day"].to_pylist(),
+            strict=True,
+        )
+        if r[0] == "grade"
+    ]
     assert grades and min(day for _, day in grades) == 6
     assert m.regimes["main"] == ["national", "rongcheng"]
 

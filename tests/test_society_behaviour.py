@@ -23,8 +23,9 @@ def pop():
 def _model(pop, blocks=None, **kw):
     beh = load_behaviour()
     cov = coverage_table(beh, [600])
-    return BehaviourModel(pop, beh, seed=5, coverage=cov, blocks=blocks,
-                          with_governments=blocks is None or blocks[0] == 0, **kw)
+    return BehaviourModel(
+        pop, beh, seed=5, coverage=cov, blocks=blocks, with_governments=blocks is None or blocks[0] == 0, **kw
+    )
 
 
 def test_every_category_has_a_cited_rate_and_every_attempt_is_an_action() -> None:
@@ -42,13 +43,15 @@ def test_behaviour_file_is_validated() -> None:
 
     import yaml
 
-    data = yaml.safe_load(resources.files("socialcredit.society").joinpath("data/behaviour.yaml")
-                          .read_text("utf-8"))
+    data = yaml.safe_load(
+        resources.files("socialcredit.society").joinpath("data/behaviour.yaml").read_text("utf-8")
+    )
     del data["categories"]["traffic.ticket"]
     with pytest.raises(ParameterError, match=r"traffic\.ticket"):
         parse_behaviour(data)
-    data = yaml.safe_load(resources.files("socialcredit.society").joinpath("data/behaviour.yaml")
-                          .read_text("utf-8"))
+    data = yaml.safe_load(
+        resources.files("socialcredit.society").joinpath("data/behaviour.yaml").read_text("utf-8")
+    )
     data["categories"]["traffic.honking"]["value"]["rate"] = {"person": 1.0}
     with pytest.raises(ParameterError, match="vocabulary allows only vehicle"):
         parse_behaviour(data)
@@ -97,7 +100,7 @@ def test_subjects_are_chosen_in_proportion_to_their_rates(pop) -> None:
         sel = (r["category"] == j) & (r["kind"] == 0)
         np.add.at(hits, r["subject"][sel], 1)
     young = p["age"] < 30
-    old = (p["age"] >= 60)
+    old = p["age"] >= 60
     assert hits[young].mean() > 10 * max(hits[old].mean(), 1e-3)
 
 

@@ -62,8 +62,9 @@ def test_ages_follow_the_pyramid_not_the_uniform_generator(pop) -> None:
     thirties = ((age >= 30) & (age < 35)).mean()
     eighties = ((age >= 80) & (age < 85)).mean()
     assert thirties > 4 * eighties  # the generator alone would give about equal shares
-    assert ages_on(np.array([(dt.date(2000, 3, 1) - dt.date(1970, 1, 1)).days]),
-                   dt.date(2018, 3, 1)).tolist() == [18]
+    assert ages_on(
+        np.array([(dt.date(2000, 3, 1) - dt.date(1970, 1, 1)).days]), dt.date(2018, 3, 1)
+    ).tolist() == [18]
 
 
 def test_households_are_plausible(pop) -> None:

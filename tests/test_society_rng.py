@@ -45,7 +45,7 @@ def test_poisson_element_does_not_depend_on_its_neighbours() -> None:
     k = rng.key(2, "p")
     lam = np.array([0.5, 30.0, 3.0, 80.0])
     both = rng.poisson(lam, k, np.arange(4))
-    alone = [int(rng.poisson(lam[i:i + 1], k, np.arange(i, i + 1))[0]) for i in range(4)]
+    alone = [int(rng.poisson(lam[i : i + 1], k, np.arange(i, i + 1))[0]) for i in range(4)]
     assert both.tolist() == alone
 
 

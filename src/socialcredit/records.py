@@ -101,9 +101,7 @@ def canonical_record(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def canonical_json(obj: Mapping[str, Any]) -> str:
     """Compact JSON with sorted keys and UTF-8 text: the bytes the ledger hashes."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def record_day(occurred_at: str) -> dt.date:

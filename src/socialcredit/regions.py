@@ -68,8 +68,7 @@ def jurisdiction(name_or_code: str) -> Jurisdiction:
                 return j
     known = ", ".join(j.name for j in jurisdictions())
     raise JurisdictionError(
-        f"unknown jurisdiction {name_or_code!r}: use one of {known} "
-        "(see `socialcredit regions list`)"
+        f"unknown jurisdiction {name_or_code!r}: use one of {known} (see `socialcredit regions list`)"
     )
 
 

@@ -92,8 +92,10 @@ def serve_portal(db: Path, rulebooks: list[str], day: dt.date) -> None:
     """
     books = " ".join(f"--rulebook {b}" for b in rulebooks)
     if not sys.stdin.isatty():
-        console.print(f"Portal: socialcredit serve --db {db} {books} --today {day}  "
-                      "(not started: no terminal to stop it from)")
+        console.print(
+            f"Portal: socialcredit serve --db {db} {books} --today {day}  "
+            "(not started: no terminal to stop it from)"
+        )
         return
     from socialcredit.service.portal.serve import serve_portal as run_portal
 
@@ -104,8 +106,9 @@ def demo(
     out: Annotated[Path, typer.Option(help="Directory for the outputs and the ledger.")] = Path("runs/demo"),
     size: Annotated[int, typer.Option(min=50, help="Synthetic residents of the city.")] = 100_000,
     days: Annotated[int, typer.Option(min=1, help="Days to simulate from 2018-01-01.")] = 365,
-    seed: Annotated[int | None, typer.Option(help="The one seed everything derives from "
-                                             "(default: the city scenario's).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="The one seed everything derives from (default: the city scenario's).")
+    ] = None,
     shards: Annotated[int, typer.Option(min=1, help="Shards (the results do not depend on it).")] = 1,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Do not serve the portal.")] = False,
 ) -> None:
@@ -146,8 +149,9 @@ def demo(
         ("seconds: computing (generate, simulate, ledger)", f"{computed:.1f}"),
         ("seconds: total", f"{elapsed:.1f}"),
     ]
-    table = Table(title=f"socialcredit demo — {size:,} residents of Rongcheng, {days} days — {out}",
-                  show_header=False)
+    table = Table(
+        title=f"socialcredit demo — {size:,} residents of Rongcheng, {days} days — {out}", show_header=False
+    )
     table.add_column("what")
     table.add_column("value", justify="right")
     for what, value in rows:
@@ -166,7 +170,8 @@ def demo(
         f"Outputs: {out}/daily.parquet, final/, records.parquet, subjects.parquet, manifest.json; "
         f"summary: {summary}\n"
         f"Research report: {report}\n"
-        f"Next: socialcredit score --db {db} --rulebook national --rulebook rongcheng --as-of {end}")
+        f"Next: socialcredit score --db {db} --rulebook national --rulebook rongcheng --as-of {end}"
+    )
     if not no_serve:
         serve_portal(db, model.regimes["main"], scenario.end)
     if not check.ok:

@@ -19,15 +19,22 @@ from socialcredit.errors import SocialCreditError
 DbOpt = Annotated[Path, typer.Option("--db", help="The ledger (a SQLite file).")]
 RulebookOpt = Annotated[
     list[str] | None,
-    typer.Option("--rulebook", help="A built-in id or a path; repeat to combine (default: "
-                 "national).", show_default=False),
+    typer.Option(
+        "--rulebook",
+        help="A built-in id or a path; repeat to combine (default: national).",
+        show_default=False,
+    ),
 ]
 AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Evaluate as of this date (YYYY-MM-DD; default: "
-                             "today).", show_default=False)]
+    str | None,
+    typer.Option(
+        "--as-of", help="Evaluate as of this date (YYYY-MM-DD; default: today).", show_default=False
+    ),
+]
 OnOpt = Annotated[
-    str | None, typer.Option("--on", help="Decide on this date (YYYY-MM-DD; default: today).",
-                             show_default=False)]
+    str | None,
+    typer.Option("--on", help="Decide on this date (YYYY-MM-DD; default: today).", show_default=False),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")]
 
 
@@ -63,10 +70,15 @@ def _evaluate(db: Path, rulebooks: list[str] | None, day: dt.date):
         raise
 
 
-def score(db: DbOpt, rulebook: RulebookOpt = None, as_of: AsOfOpt = None,
-          out: Annotated[Path | None, typer.Option("--out", help="Write one row per subject to "
-                                                   "this Parquet file.")] = None,
-          as_json: JsonOpt = False) -> None:
+def score(
+    db: DbOpt,
+    rulebook: RulebookOpt = None,
+    as_of: AsOfOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write one row per subject to this Parquet file.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Score everyone: list sizes and the grade distribution (and a Parquet file per subject)."""
     day = _day(as_of)
     ev = _evaluate(db, rulebook, day)
@@ -75,25 +87,44 @@ def score(db: DbOpt, rulebook: RulebookOpt = None, as_of: AsOfOpt = None,
 
         pq.write_table(ev.to_table(), out)
     sizes = [{"rulebook": rb, "list": lid, "size": n} for (rb, lid), n in ev.list_sizes().items()]
-    grades = [{"rulebook": rb, "model": m, "grade": g, "count": c}
-              for (rb, m), dist in ev.grade_distribution().items() for g, c in dist.items()]
+    grades = [
+        {"rulebook": rb, "model": m, "grade": g, "count": c}
+        for (rb, m), dist in ev.grade_distribution().items()
+        for g, c in dist.items()
+    ]
     notes = []
     for res in ev.results:
         if res.cv.consent and not (ev.subjects.consent == 1).any():
-            notes.append(f"{res.cv.rulebook} scores persons only with their consent, and the "
-                         "registry records no consent")
+            notes.append(
+                f"{res.cv.rulebook} scores persons only with their consent, and the "
+                "registry records no consent"
+            )
     if as_json:
-        print_json({"as_of": day.isoformat(), "rulebooks": [r.cv.rulebook for r in ev.results],
-                    "subjects": len(ev.subjects), "lists": sizes, "grades": grades,
-                    "out": str(out) if out else None, "notes": notes})
+        print_json(
+            {
+                "as_of": day.isoformat(),
+                "rulebooks": [r.cv.rulebook for r in ev.results],
+                "subjects": len(ev.subjects),
+                "lists": sizes,
+                "grades": grades,
+                "out": str(out) if out else None,
+                "notes": notes,
+            }
+        )
         return
-    console.print(f"{len(ev.subjects)} subjects as of {day} under "
-                  + ", ".join(f"{r.cv.rulebook} ({r.cv.version.label})" for r in ev.results))
-    print_table("List sizes", ["rulebook", "list", "subjects"],
-                [(s["rulebook"], s["list"], s["size"]) for s in sizes])
+    console.print(
+        f"{len(ev.subjects)} subjects as of {day} under "
+        + ", ".join(f"{r.cv.rulebook} ({r.cv.version.label})" for r in ev.results)
+    )
+    print_table(
+        "List sizes", ["rulebook", "list", "subjects"], [(s["rulebook"], s["list"], s["size"]) for s in sizes]
+    )
     if grades:
-        print_table("Grades", ["rulebook", "model", "grade", "subjects"],
-                    [(g["rulebook"], g["model"], g["grade"], g["count"]) for g in grades])
+        print_table(
+            "Grades",
+            ["rulebook", "model", "grade", "subjects"],
+            [(g["rulebook"], g["model"], g["grade"], g["count"]) for g in grades],
+        )
     else:
         console.print("No score: none of these rulebooks has a score model for these subjects.")
     for note in notes:
@@ -102,8 +133,13 @@ def score(db: DbOpt, rulebook: RulebookOpt = None, as_of: AsOfOpt = None,
         console.print(f"wrote {len(ev.subjects)} rows to {out}")
 
 
-def explain(db: DbOpt, subject: Annotated[str, typer.Argument(help="A subject id.")],
-            rulebook: RulebookOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False) -> None:
+def explain(
+    db: DbOpt,
+    subject: Annotated[str, typer.Argument(help="A subject id.")],
+    rulebook: RulebookOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Why a subject stands where it does: every point, list and measure with its source."""
     day = _day(as_of)
     ev = _evaluate(db, rulebook, day)
@@ -118,9 +154,14 @@ def explain(db: DbOpt, subject: Annotated[str, typer.Argument(help="A subject id
         typer.echo(expl.render())
 
 
-def check(db: DbOpt, subject: Annotated[str, typer.Argument(help="A subject id.")],
-          action: Annotated[str, typer.Argument(help="An action, e.g. travel.flight.")],
-          rulebook: RulebookOpt = None, on: OnOpt = None, as_json: JsonOpt = False) -> None:
+def check(
+    db: DbOpt,
+    subject: Annotated[str, typer.Argument(help="A subject id.")],
+    action: Annotated[str, typer.Argument(help="An action, e.g. travel.flight.")],
+    rulebook: RulebookOpt = None,
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Decide one action for one subject: allowed, denied, restricted or rewarded."""
     day = _day(on)
     ev = _evaluate(db, rulebook, day)
@@ -138,8 +179,9 @@ def check(db: DbOpt, subject: Annotated[str, typer.Argument(help="A subject id."
             via = f" via {r['via']['relation']} of {r['via']['from']}" if r["via"] else ""
             what = r["list"] or f"grade {r.get('grade')}"
             span = f"since {r['since'] or '?'}" + (f" until {r['until']}" if r["until"] else "")
-            typer.echo(f"  {r['effect']}: {r['rulebook']} {r['measure']} on {what}{via} "
-                       f"({span}) [{r['source']}]")
+            typer.echo(
+                f"  {r['effect']}: {r['rulebook']} {r['measure']} on {what}{via} ({span}) [{r['source']}]"
+            )
     raise typer.Exit(1 if decision.outcome in ("denied", "restricted") else 0)
 
 

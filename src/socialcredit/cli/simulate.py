@@ -19,8 +19,15 @@ def progress_bar() -> tuple[Any, Any]:
     """A rich progress bar and a ``progress(label, done, total)`` callback driving it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("days"), TimeElapsedColumn(), console=console, transient=True)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
     tasks: dict[str, Any] = {}
 
     def update(label: str, done: int, total: int) -> None:
@@ -53,27 +60,37 @@ def summary_rows(result: Any) -> list[tuple[str, str]]:
             tried = m.datacollector.total("attempts", a) + m.datacollector.total("retries", a, regime)
             rows.append((f"{regime}: refused {a}", f"{n:,} of {tried:,} attempts"))
     for c in man["comparisons"]:
-        rows.append((f"compare {c['key']} ({c['reading'][:48]}…)",
-                     f"{c['scaled']:,} simulated vs {c['reported']:,.0f} reported (x{c['ratio']:.2f})"))
+        rows.append(
+            (
+                f"compare {c['key']} ({c['reading'][:48]}…)",
+                f"{c['scaled']:,} simulated vs {c['reported']:,.0f} reported (x{c['ratio']:.2f})",
+            )
+        )
     t = man["run"]["timings"]
     rows.append(("agent-days per second (loop)", f"{man['run']['agent_days_per_second']:,.0f}"))
     loop = sum(t[k] for k in ("behaviour", "engine", "decisions", "reporters"))
-    rows.append(("seconds: population, loop, outputs",
-                 f"{t['population']:.1f}, {loop:.1f}, {t.get('outputs', 0):.1f}"))
+    rows.append(
+        (
+            "seconds: population, loop, outputs",
+            f"{t['population']:.1f}, {loop:.1f}, {t.get('outputs', 0):.1f}",
+        )
+    )
     return rows
 
 
 def simulate(
-    scenario: Annotated[str | None, typer.Argument(help="A built-in scenario name or a YAML file.",
-                                                   show_default=False)] = None,
+    scenario: Annotated[
+        str | None, typer.Argument(help="A built-in scenario name or a YAML file.", show_default=False)
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Directory for the outputs.", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     replicates: Annotated[int | None, typer.Option(min=1, help="Runs with seeds seed, seed+1, ...")] = None,
     size: Annotated[int | None, typer.Option(min=1, help="Override the number of residents.")] = None,
     days: Annotated[int | None, typer.Option(min=1, help="Override the number of days.")] = None,
     shards: Annotated[int | None, typer.Option(min=1, help="Shards (results do not depend on it).")] = None,
-    ledger: Annotated[bool, typer.Option("--ledger", help="Also write ledger.db (registry and "
-                                         "records).")] = False,
+    ledger: Annotated[
+        bool, typer.Option("--ledger", help="Also write ledger.db (registry and records).")
+    ] = False,
     list_: Annotated[bool, typer.Option("--list", help="List the built-in scenarios and exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifests as JSON.")] = False,
 ) -> None:

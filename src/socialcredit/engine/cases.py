@@ -22,23 +22,42 @@ from socialcredit.records import records_table
 from socialcredit.registry import RELATIONS_SCHEMA, SUBJECTS_SCHEMA, Registry
 from socialcredit.rulebooks import Rulebook, load_rulebook
 
-_EXTRA = tuple((n, t) for n, t in (("birth_date", pa.date32()), ("consent", pa.bool_()),
-                                    ("resident", pa.bool_()), ("civil_servant", pa.bool_()))
-               if n not in SUBJECTS_SCHEMA.names)
+_EXTRA = tuple(
+    (n, t)
+    for n, t in (
+        ("birth_date", pa.date32()),
+        ("consent", pa.bool_()),
+        ("resident", pa.bool_()),
+        ("civil_servant", pa.bool_()),
+    )
+    if n not in SUBJECTS_SCHEMA.names
+)
 
 
 def case_registry(case: Any) -> Registry:
     """The case's registry lines as a :class:`Registry` with the extra subject columns."""
     subjects = [s for s in case.subjects.values()]
     schema = pa.schema(list(SUBJECTS_SCHEMA) + [pa.field(n, t) for n, t in _EXTRA])
-    rows = [{"id": s.id, "kind": s.kind, "name": s.name or s.id, "region": s.region,
-             "profession": s.profession, "nationality": getattr(s, "nationality", None),
-             "consent": getattr(s, "consent", None),
-             **{n: getattr(s, n, None) for n, _ in _EXTRA}} for s in subjects]
-    rels = [{"relation": r.relation, "subject": r.subject, "object": r.object,
-             "since": r.since, "until": r.until} for r in case.relations]
-    return Registry(pa.Table.from_pylist(rows, schema=schema),
-                    pa.Table.from_pylist(rels, schema=RELATIONS_SCHEMA))
+    rows = [
+        {
+            "id": s.id,
+            "kind": s.kind,
+            "name": s.name or s.id,
+            "region": s.region,
+            "profession": s.profession,
+            "nationality": getattr(s, "nationality", None),
+            "consent": getattr(s, "consent", None),
+            **{n: getattr(s, n, None) for n, _ in _EXTRA},
+        }
+        for s in subjects
+    ]
+    rels = [
+        {"relation": r.relation, "subject": r.subject, "object": r.object, "since": r.since, "until": r.until}
+        for r in case.relations
+    ]
+    return Registry(
+        pa.Table.from_pylist(rows, schema=schema), pa.Table.from_pylist(rels, schema=RELATIONS_SCHEMA)
+    )
 
 
 def case_records(case: Any) -> pa.Table:
@@ -54,9 +73,13 @@ def case_records(case: Any) -> pa.Table:
 def outcome_of(ev: Evaluation, subject: str) -> dict[str, Any]:
     """What a case may expect of ``subject``: score, grade, lists, decisions, disclosed."""
     score, grade, _ = ev.score_of(subject)
-    return {"score": score, "grade": grade,
-            "lists": sorted({lid for _, lid in ev.lists_of(subject)}),
-            "decisions": ev.outcomes(subject), "disclosed": ev.disclosed(subject)}
+    return {
+        "score": score,
+        "grade": grade,
+        "lists": sorted({lid for _, lid in ev.lists_of(subject)}),
+        "decisions": ev.outcomes(subject),
+        "disclosed": ev.disclosed(subject),
+    }
 
 
 def run_case(case: Any, rulebook: Rulebook | str | None) -> dict[str, dict[str, Any]]:

@@ -62,8 +62,7 @@ class CWhen:
         if when.region is not None:
             regions = tuple(int(national_or_jurisdiction(r).code) for r in when.region)
         return cls(
-            kinds=tuple(SUBJECT_KINDS.index(k) for k in when.subject_kinds)
-            if when.subject_kinds else None,
+            kinds=tuple(SUBJECT_KINDS.index(k) for k in when.subject_kinds) if when.subject_kinds else None,
             professions=tuple(when.profession) if when.profession is not None else None,
             civil_servant=when.civil_servant,
             regions=regions,
@@ -99,9 +98,16 @@ class CRule:
     @property
     def simple(self) -> bool:
         """A constant number of points per record, nothing else: the one-pass table path."""
-        return (self.kind == "points" and self.on_list is None and self.when is None
-                and self.cap is None and self.clamp is None and self.cap_grade is None
-                and self.via is None and self.cat >= 0)
+        return (
+            self.kind == "points"
+            and self.on_list is None
+            and self.when is None
+            and self.cap is None
+            and self.clamp is None
+            and self.cap_grade is None
+            and self.via is None
+            and self.cat >= 0
+        )
 
 
 @dataclass(frozen=True)
@@ -243,8 +249,7 @@ class CompiledVersion:
     def factor_groups(self, model: str) -> list[tuple[int, CGroup]]:
         """``(group index, group)`` of each factor of factors model ``model``, in factor
         order."""
-        return [(i, g) for i, g in enumerate(self.groups)
-                if g.factor is not None and g.factor[0] == model]
+        return [(i, g) for i, g in enumerate(self.groups) if g.factor is not None and g.factor[0] == model]
 
 
 def _expiry(rule: Rule, version: RulebookVersion) -> Duration | None:
@@ -268,9 +273,11 @@ def _network(rule: Rule, version: RulebookVersion) -> None:
     if via.relation not in RELATION_KINDS:
         raise EngineError(f"{where}: unknown relation {via.relation!r} in its network term")
     if rule.effect_kind not in ("points", "per_unit") or rule.brackets:
-        raise EngineError(f"{where}: a network term gives `points` (or plain "
-                          "`points_per_unit`) per related record or related subject; escalation, "
-                          "brackets and grade caps through someone else are not defined")
+        raise EngineError(
+            f"{where}: a network term gives `points` (or plain "
+            "`points_per_unit`) per related record or related subject; escalation, "
+            "brackets and grade caps through someone else are not defined"
+        )
     if rule.cap is not None:
         raise EngineError(f"{where}: a network term takes no `cap`")
     if via.aggregate == "share" and rule.effect_kind != "points":
@@ -283,22 +290,37 @@ def _rule(i: int, rule: Rule, version: RulebookVersion, cats: dict[str, int]) ->
     if rule.via is not None:
         _network(rule, version)
     kind = rule.effect_kind
-    c = CRule(i, rule.id, rule, kind, rule.category, cats.get(rule.category or "", -1),
-              rule.on_list, CWhen.of(rule.when), _expiry(rule, version), via=rule.via)
+    c = CRule(
+        i,
+        rule.id,
+        rule,
+        kind,
+        rule.category,
+        cats.get(rule.category or "", -1),
+        rule.on_list,
+        CWhen.of(rule.when),
+        _expiry(rule, version),
+        via=rule.via,
+    )
     if kind == "points":
         c.points = float(rule.points or 0.0)
     elif kind == "per_unit":
         c.per_unit, c.unit_step = float(rule.points_per_unit or 0.0), float(rule.unit_step)
         c.brackets = tuple(
-            (b.above, float(b.points_per_unit if b.points_per_unit is not None else c.per_unit),
-             float(b.unit_step if b.unit_step is not None else c.unit_step))
+            (
+                b.above,
+                float(b.points_per_unit if b.points_per_unit is not None else c.per_unit),
+                float(b.unit_step if b.unit_step is not None else c.unit_step),
+            )
             for b in sorted(rule.brackets or [], key=lambda b: b.above)
         )
     elif kind == "escalation" and rule.escalation is not None:
         c.steps, c.window = tuple(rule.escalation.steps), rule.escalation.window
     if rule.on_list is not None and kind not in ("points", "grade_cap"):
-        raise EngineError(f"rule {rule.id!r}: a rule on a list gives fixed `points` (or "
-                          "`cap_grade`) while the subject is on it")
+        raise EngineError(
+            f"rule {rule.id!r}: a rule on a list gives fixed `points` (or "
+            "`cap_grade`) while the subject is on it"
+        )
     c.clamp = (rule.clamp.min, rule.clamp.max) if rule.clamp else None
     c.cap = (rule.cap.points, rule.cap.per) if rule.cap else None
     c.cap_grade = rule.cap_grade
@@ -315,47 +337,69 @@ def _tier(t: Any, cats: dict[str, int]) -> CTier:
         tuple(cats.get(c, -1) for c in w.no_record) if w.no_record is not None else None,
         tuple(w.on_list) if w.on_list is not None else None,
         tuple(w.not_on_list) if w.not_on_list is not None else None,
-        w.within)
+        w.within,
+    )
 
 
 def _model(m: Any, version: RulebookVersion, cats: dict[str, int]) -> CModel:
     kinds = tuple(SUBJECT_KINDS.index(k) for k in m.subject_kinds)
     if isinstance(m, TiersScore):
         names = tuple(t.grade for t in m.tiers)
-        return CModel(m.id, m, 0.0, -np.inf, np.inf, names, np.full(len(names), -np.inf),
-                      kinds, CWhen.of(m.when), kind="tiers",
-                      tiers=tuple(_tier(t, cats) for t in m.tiers))
+        return CModel(
+            m.id,
+            m,
+            0.0,
+            -np.inf,
+            np.inf,
+            names,
+            np.full(len(names), -np.inf),
+            kinds,
+            CWhen.of(m.when),
+            kind="tiers",
+            tiers=tuple(_tier(t, cats) for t in m.tiers),
+        )
     bands = list(m.grades)
     mins = np.array([b.min if b.min is not None else -np.inf for b in bands], np.float64)
     if isinstance(m, FactorsScore):
         lo = m.range.min if m.range.min is not None else 0.0
         hi = m.range.max if m.range.max is not None else float(m.factor_max)
-        return CModel(m.id, m, float(m.factor_base), float(lo), float(hi),
-                      tuple(b.grade for b in bands), mins, kinds, CWhen.of(m.when),
-                      kind="factors", factors=tuple((f.id, float(f.weight)) for f in m.factors),
-                      factor_base=float(m.factor_base), factor_max=float(m.factor_max))
+        return CModel(
+            m.id,
+            m,
+            float(m.factor_base),
+            float(lo),
+            float(hi),
+            tuple(b.grade for b in bands),
+            mins,
+            kinds,
+            CWhen.of(m.when),
+            kind="factors",
+            factors=tuple((f.id, float(f.weight)) for f in m.factors),
+            factor_base=float(m.factor_base),
+            factor_max=float(m.factor_max),
+        )
     lo = m.bounds.min if m.bounds and m.bounds.min is not None else -np.inf
     hi = m.bounds.max if m.bounds and m.bounds.max is not None else np.inf
-    return CModel(m.id, m, float(m.base), lo, hi, tuple(b.grade for b in bands), mins,
-                  kinds, CWhen.of(m.when))
+    return CModel(
+        m.id, m, float(m.base), lo, hi, tuple(b.grade for b in bands), mins, kinds, CWhen.of(m.when)
+    )
 
 
-def _groups(rules: list[CRule], version: RulebookVersion, cats: dict[str, int]
-            ) -> tuple[list[CGroup], list[CModel], list[CModel]]:
+def _groups(
+    rules: list[CRule], version: RulebookVersion, cats: dict[str, int]
+) -> tuple[list[CGroup], list[CModel], list[CModel]]:
     models = [_model(m, version, cats) for m in version.scores.values()]
     by_set: dict[tuple[int, ...], CGroup] = {}
     factor_groups: list[CGroup] = []
     for m in models:
         if m.kind == "factors":
             for fid, _ in m.factors:
-                mine = tuple(r.index for r in rules if r.rule.factor == fid
-                             and r.rule.score in (None, m.id))
+                mine = tuple(r.index for r in rules if r.rule.factor == fid and r.rule.score in (None, m.id))
                 factor_groups.append(CGroup([rules[i] for i in mine], [], factor=(m.id, fid)))
             continue
         if m.kind != "points":
             continue
-        mine = tuple(r.index for r in rules if r.rule.factor is None
-                     and r.rule.score in (None, m.id))
+        mine = tuple(r.index for r in rules if r.rule.factor is None and r.rule.score in (None, m.id))
         group = by_set.setdefault(mine, CGroup([rules[i] for i in mine], []))
         group.models.append(m)
     groups = [*by_set.values(), *factor_groups]
@@ -366,17 +410,23 @@ def _groups(rules: list[CRule], version: RulebookVersion, cats: dict[str, int]
         # a category with any other rule in the group goes record by record, all its rules
         side = {r.cat for r in g.rules if r not in g.simple.values()}
         g.simple = {c: r for c, r in g.simple.items() if c not in side}
-    return (groups, [m for m in models if m.kind == "factors"],
-            [m for m in models if m.kind == "tiers"])
+    return (groups, [m for m in models if m.kind == "factors"], [m for m in models if m.kind == "tiers"])
 
 
 def _entry(i: int, e: Entry, cats: dict[str, int]) -> CEntry:
     if e.category is not None:
         ext = e.extensions
-        return CEntry(i, e, "record", cats.get(e.category, -1), list(e.by) if e.by else None,
-                      e.duration,
-                      tuple(cats.get(c, -1) for c in (ext.on or [e.category])) if ext else (),
-                      ext.min if ext else None, ext.total_max if ext else None)
+        return CEntry(
+            i,
+            e,
+            "record",
+            cats.get(e.category, -1),
+            list(e.by) if e.by else None,
+            e.duration,
+            tuple(cats.get(c, -1) for c in (ext.on or [e.category])) if ext else (),
+            ext.min if ext else None,
+            ext.total_max if ext else None,
+        )
     if e.on_list is not None:
         return CEntry(i, e, "on_list")
     if e.score_below is not None:
@@ -390,8 +440,7 @@ def _order_lists(version: RulebookVersion, uses_lists: set[str]) -> list[tuple[s
     """Lists in dependency order with their stage (0 before the scores, 1 after)."""
     lists = version.lists
     deps = {k: {e.on_list for e in v.enter if e.on_list} for k, v in lists.items()}
-    scored = {k for k, v in lists.items() if any(e.score_below is not None or e.grade_in
-                                                 for e in v.enter)}
+    scored = {k for k, v in lists.items() if any(e.score_below is not None or e.grade_in for e in v.enter)}
     order: list[str] = []
     state: dict[str, int] = {}
 
@@ -414,8 +463,10 @@ def _order_lists(version: RulebookVersion, uses_lists: set[str]) -> list[tuple[s
         stage[k] = 1 if k in scored or any(stage.get(d) == 1 for d in deps[k]) else 0
     late = sorted(k for k in uses_lists if stage.get(k) == 1)
     if late:
-        raise EngineError(f"a score counts list {late[0]!r}, which is itself entered through a "
-                          "score or grade: the rulebook is circular")
+        raise EngineError(
+            f"a score counts list {late[0]!r}, which is itself entered through a "
+            "score or grade: the rulebook is circular"
+        )
     return [(k, stage[k]) for k in order]
 
 
@@ -444,27 +495,51 @@ def compile_version(
             cat = x.category or (REPAIR_CATEGORY if x.repair else None)
             if cat is not None and cats.get(cat, -1) >= 0:
                 exits.setdefault(cats[cat], j)
-        lists.append(CList(
-            i, lid, lst, tuple(SUBJECT_KINDS.index(k) for k in lst.subject_kinds),
-            [_entry(j, e, cats) for j, e in enumerate(lst.enter)], exits, lst.delist_within,
-            lst.min_duration, lst.exempt.under_age if lst.exempt else None,
-            list(lst.propagate), stage))
+        lists.append(
+            CList(
+                i,
+                lid,
+                lst,
+                tuple(SUBJECT_KINDS.index(k) for k in lst.subject_kinds),
+                [_entry(j, e, cats) for j, e in enumerate(lst.enter)],
+                exits,
+                lst.delist_within,
+                lst.min_duration,
+                lst.exempt.under_age if lst.exempt else None,
+                list(lst.propagate),
+                stage,
+            )
+        )
     index = {lst.id: lst.index for lst in lists}
     measures = []
     for i, m in enumerate(version.measures.values()):
         if m.via is not None and m.via.relation not in RELATION_KINDS:
             raise EngineError(f"measure {m.id!r}: unknown relation {m.via.relation!r}")
-        measures.append(CMeasure(
-            i, m.id, m, m.effect, EFFECT_CODE.get(m.effect, 0), tuple(m.actions),
-            tuple(index[x] for x in (m.on.lists or []) if x in index),
-            tuple(m.on.grade or []), m.on.score, m.via))
+        measures.append(
+            CMeasure(
+                i,
+                m.id,
+                m,
+                m.effect,
+                EFFECT_CODE.get(m.effect, 0),
+                tuple(m.actions),
+                tuple(index[x] for x in (m.on.lists or []) if x in index),
+                tuple(m.on.grade or []),
+                m.on.score,
+                m.via,
+            )
+        )
     scope = version.options.scope
     consent = version.options.consent
     code = int(jurisdiction)
     return CompiledVersion(
-        version, code, rules, groups, lists, measures,
-        tuple(SUBJECT_KINDS.index(k) for k in scope.subject_kinds)
-        if scope and scope.subject_kinds else None,
+        version,
+        code,
+        rules,
+        groups,
+        lists,
+        measures,
+        tuple(SUBJECT_KINDS.index(k) for k in scope.subject_kinds) if scope and scope.subject_kinds else None,
         scope.min_age if scope else None,
         bool(scope and scope.residents_only),
         bool(consent and consent.required),

@@ -55,8 +55,7 @@ def when_mask(when: CWhen | None, subjects: SubjectArrays, day: int) -> np.ndarr
     return m
 
 
-def scored_mask(cv: CompiledVersion, model: CModel, subjects: SubjectArrays,
-                day: int) -> np.ndarray:
+def scored_mask(cv: CompiledVersion, model: CModel, subjects: SubjectArrays, day: int) -> np.ndarray:
     """Subjects ``model`` scores on ``day``: its kinds and ``when``, and the rulebook's scope
     (kinds, minimum age, residents) and consent."""
     m = among(subjects.kind, model.kinds)

@@ -174,8 +174,10 @@ class RecordArrays:
 
 
 def _as_numpy(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return col.to_numpy(zero_copy_only=False) if isinstance(col, pa.Array) else (
-        col.combine_chunks().to_numpy(zero_copy_only=False)
+    return (
+        col.to_numpy(zero_copy_only=False)
+        if isinstance(col, pa.Array)
+        else (col.combine_chunks().to_numpy(zero_copy_only=False))
     )
 
 
@@ -253,20 +255,27 @@ def subjects_from_registry(registry: Registry) -> SubjectArrays:
     # birth date
     birth = np.full(n, UNKNOWN, np.int64)
     if n:
-        from_id = pc.strptime(pc.utf8_slice_codeunits(ids, 6, 14), format="%Y%m%d", unit="s",
-                              error_is_null=True).cast(pa.date32()).cast(pa.int32())
+        from_id = (
+            pc.strptime(pc.utf8_slice_codeunits(ids, 6, 14), format="%Y%m%d", unit="s", error_is_null=True)
+            .cast(pa.date32())
+            .cast(pa.int32())
+        )
         b = _as_numpy(from_id.fill_null(-(2**31))).astype(np.int64)
         ok = is_person & (b > -(2**31)) & (_as_numpy(pc.utf8_length(ids)) == 18)
         birth[ok] = b[ok]
         if "birth_date" in t.column_names:
-            given = _as_numpy(t["birth_date"].cast(pa.date32()).cast(pa.int32()).fill_null(
-                -(2**31))).astype(np.int64)
+            given = _as_numpy(t["birth_date"].cast(pa.date32()).cast(pa.int32()).fill_null(-(2**31))).astype(
+                np.int64
+            )
             birth = np.where(given > -(2**31), given, birth)
     # region: given, else from the identifier
     region = np.full(n, -1, np.int32)
     if n:
-        area = pc.if_else(pa.array(is_person), pc.utf8_slice_codeunits(ids, 0, 6),
-                          pc.if_else(pa.array(is_org), pc.utf8_slice_codeunits(ids, 2, 8), None))
+        area = pc.if_else(
+            pa.array(is_person),
+            pc.utf8_slice_codeunits(ids, 0, 6),
+            pc.if_else(pa.array(is_org), pc.utf8_slice_codeunits(ids, 2, 8), None),
+        )
         given = t["region"].combine_chunks() if "region" in t.column_names else None
         text = pc.coalesce(given, area) if given is not None else area
         enc = text.dictionary_encode()
@@ -277,10 +286,13 @@ def subjects_from_registry(registry: Registry) -> SubjectArrays:
     profession = np.full(n, -1, np.int16)
     if n and "profession" in t.column_names:
         profession, professions = _encode(t["profession"])
-    extra = {c: _tristate(t[c]) if c in t.column_names and n else None
-             for c in ("consent", "resident", "civil_servant")}
-    return SubjectArrays.build(ids, kind, region=region, birth=birth, profession=profession,
-                               professions=professions, **extra)
+    extra = {
+        c: _tristate(t[c]) if c in t.column_names and n else None
+        for c in ("consent", "resident", "civil_servant")
+    }
+    return SubjectArrays.build(
+        ids, kind, region=region, birth=birth, profession=profession, professions=professions, **extra
+    )
 
 
 def relations_from_registry(registry: Registry, subjects: SubjectArrays) -> RelationArrays:
@@ -299,12 +311,14 @@ def relations_from_registry(registry: Registry, subjects: SubjectArrays) -> Rela
     def arr(c: pa.ChunkedArray, dtype: type) -> np.ndarray:
         return _as_numpy(c.filter(keep)).astype(dtype)
 
-    return RelationArrays(arr(k, np.int8), arr(s, np.int32), arr(o, np.int32),
-                          arr(since, np.int64), arr(until, np.int64))
+    return RelationArrays(
+        arr(k, np.int8), arr(s, np.int32), arr(o, np.int32), arr(since, np.int64), arr(until, np.int64)
+    )
 
 
-def _recode(codes: np.ndarray, names: tuple[str, ...], into: tuple[str, ...]
-            ) -> tuple[np.ndarray, tuple[str, ...]]:
+def _recode(
+    codes: np.ndarray, names: tuple[str, ...], into: tuple[str, ...]
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """``codes`` over ``names`` as codes over ``into`` extended by the names it lacks."""
     merged = into + tuple(x for x in names if x not in into)
     lut = np.array([merged.index(x) for x in names] + [-1], np.int64)
@@ -312,8 +326,9 @@ def _recode(codes: np.ndarray, names: tuple[str, ...], into: tuple[str, ...]
     return out.astype(np.int16 if len(merged) < 32000 else np.int32), merged
 
 
-def append_records(old: RecordArrays, table: pa.Table | RecordArrays, subjects: SubjectArrays
-                   ) -> RecordArrays:
+def append_records(
+    old: RecordArrays, table: pa.Table | RecordArrays, subjects: SubjectArrays
+) -> RecordArrays:
     """``old`` followed by the newly arrived records of ``table`` (interned against
     ``subjects``, whose first codes must be those ``old`` was interned against; or already
     interned ``RecordArrays`` with their own category and source names). Category and source
@@ -330,8 +345,9 @@ def append_records(old: RecordArrays, table: pa.Table | RecordArrays, subjects: 
     n_old = len(old)
 
     def numbered(ids: pa.Array | None, lo: int, k: int) -> pa.Array:
-        return (ids if ids is not None else pa.array([f"#{i}" for i in range(lo, lo + k)],
-                                                    pa.string())).cast(pa.string())
+        return (ids if ids is not None else pa.array([f"#{i}" for i in range(lo, lo + k)], pa.string())).cast(
+            pa.string()
+        )
 
     ids = None
     if old.ids is not None or new.ids is not None:
@@ -344,8 +360,14 @@ def append_records(old: RecordArrays, table: pa.Table | RecordArrays, subjects: 
         old_ids = ids.slice(0, n_old) if ids is not None else pa.array([], pa.string())
         target = pc.index_in(corrects.filter(has), value_set=old_ids).drop_null()
         void[_as_numpy(target).astype(np.int64)] = True
-    return RecordArrays(np.concatenate([old.subject, new.subject]),
-                        np.concatenate([old.category.astype(cat.dtype), cat]),
-                        np.concatenate([old.day, new.day]),
-                        np.concatenate([old.value, new.value]), void, categories, source,
-                        sources, ids)
+    return RecordArrays(
+        np.concatenate([old.subject, new.subject]),
+        np.concatenate([old.category.astype(cat.dtype), cat]),
+        np.concatenate([old.day, new.day]),
+        np.concatenate([old.value, new.value]),
+        void,
+        categories,
+        source,
+        sources,
+        ids,
+    )

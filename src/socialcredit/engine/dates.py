@@ -73,9 +73,7 @@ def add_duration(days: np.ndarray | list[int], dur: Duration | None) -> np.ndarr
     if dur.days:
         out = out + dur.days
     if dur.working_days:
-        out = np.busday_offset(
-            out.astype("datetime64[D]"), dur.working_days, roll="forward"
-        ).astype(np.int64)
+        out = np.busday_offset(out.astype("datetime64[D]"), dur.working_days, roll="forward").astype(np.int64)
     return np.where(special, d, out)
 
 

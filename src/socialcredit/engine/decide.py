@@ -74,8 +74,9 @@ def _set_bits(keys: np.ndarray, who: np.ndarray, bit: int) -> None:
         keys[who, bit // 64] |= np.uint64(1) << np.uint64(bit % 64)
 
 
-def measure_active(cv: CompiledVersion, ri: int, m: CMeasure, atoms: Atoms, bits: np.ndarray,
-                   grades: np.ndarray) -> np.ndarray:
+def measure_active(
+    cv: CompiledVersion, ri: int, m: CMeasure, atoms: Atoms, bits: np.ndarray, grades: np.ndarray
+) -> np.ndarray:
     """Rows (given their list bits and grade codes) on which measure ``m`` falls."""
     rows = len(grades)
     if m.via is not None:
@@ -124,8 +125,9 @@ def build_profiles(results: list[RulebookResult], n: int) -> Profiles:
             gcode += (ms.grade.astype(np.int64) + 1) * radix
     # grade combinations that occur, as dense rows
     if atoms.n_codes <= 1 << 22:
-        present = np.flatnonzero(np.bincount(gcode, minlength=atoms.n_codes)) if n else (
-            np.zeros(0, np.int64))
+        present = (
+            np.flatnonzero(np.bincount(gcode, minlength=atoms.n_codes)) if n else (np.zeros(0, np.int64))
+        )
         remap = np.full(atoms.n_codes, -1, np.int64)
         remap[present] = np.arange(len(present))
         profile = remap[gcode]
@@ -140,8 +142,7 @@ def build_profiles(results: list[RulebookResult], n: int) -> Profiles:
         if words == 1 and atoms.n_bits + gbits <= 63:  # one integer key: a hash unique
             key = (keys[special, 0] << np.uint64(gbits)) | gcode[special].astype(np.uint64)
             uniq1, inv = np.unique(key, return_inverse=True)
-            uniq = np.column_stack([uniq1 >> np.uint64(gbits),
-                                    uniq1 & np.uint64((1 << gbits) - 1)])
+            uniq = np.column_stack([uniq1 >> np.uint64(gbits), uniq1 & np.uint64((1 << gbits) - 1)])
         else:
             table = np.column_stack([keys[special], gcode[special].astype(np.uint64)])
             uniq, inv = np.unique(table, axis=0, return_inverse=True)
@@ -170,8 +171,9 @@ def build_profiles(results: list[RulebookResult], n: int) -> Profiles:
                 else:
                     col = actions[a]
                     outcome[on, col] = np.maximum(outcome[on, col], EFFECT_CODE[m.effect])
-    return Profiles(profile.astype(np.int32), row_bits, row_grades, outcome, disclosed, actions,
-                    channels, atoms)
+    return Profiles(
+        profile.astype(np.int32), row_bits, row_grades, outcome, disclosed, actions, channels, atoms
+    )
 
 
 @dataclass(slots=True)
@@ -195,8 +197,13 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``socialcredit check --json`` form."""
-        return {"subject": self.subject, "action": self.action, "on": self.on,
-                "outcome": self.outcome, "reasons": self.reasons}
+        return {
+            "subject": self.subject,
+            "action": self.action,
+            "on": self.on,
+            "outcome": self.outcome,
+            "reasons": self.reasons,
+        }
 
 
 def _citation(item: Any) -> str | None:
@@ -211,8 +218,8 @@ def active_measures(ev: Evaluation, code: int) -> list[tuple[int, CMeasure]]:
     """``(rulebook index, measure)`` of every measure falling on subject ``code``."""
     prof = ev.profiles
     row = int(prof.profile[code])
-    bits = prof.row_bits[row:row + 1]
-    grades = prof.row_grades[row:row + 1]
+    bits = prof.row_bits[row : row + 1]
+    grades = prof.row_grades[row : row + 1]
     out = []
     for ri, res in enumerate(ev.results):
         for m in res.cv.measures:
@@ -233,11 +240,20 @@ def measure_links(ev: Evaluation, ri: int, m: CMeasure, code: int) -> list[dict[
         lo, hi = np.searchsorted(links.receiver, [code, code + 1])
         for k in range(lo, hi):
             src = int(links.source[k])
-            on = [lst.id for lst in res.cv.lists if lst.index in m.lists
-                  and res.members[lst.id].has(np.array([src]))[0]]
-            out.append({"list": on[0] if on else None, "grade": None,
-                        "since": iso(int(links.since[k])), "until": iso(int(links.until[k])),
-                        "via": {"relation": links.relation, "from": ev.subjects.id(src)}})
+            on = [
+                lst.id
+                for lst in res.cv.lists
+                if lst.index in m.lists and res.members[lst.id].has(np.array([src]))[0]
+            ]
+            out.append(
+                {
+                    "list": on[0] if on else None,
+                    "grade": None,
+                    "since": iso(int(links.since[k])),
+                    "until": iso(int(links.until[k])),
+                    "via": {"relation": links.relation, "from": ev.subjects.id(src)},
+                }
+            )
         return out
     for li in m.lists:
         lst = res.cv.lists[li]
@@ -246,21 +262,28 @@ def measure_links(ev: Evaluation, ri: int, m: CMeasure, code: int) -> list[dict[
         if i >= len(mem.subjects) or mem.subjects[i] != code:
             continue
         via = via_of(ev, res, lst.id, code)
-        out.append({"list": lst.id, "grade": None, "since": iso(int(mem.since[i])),
-                    "until": iso(int(mem.until[i])), "via": via})
+        out.append(
+            {
+                "list": lst.id,
+                "grade": None,
+                "since": iso(int(mem.since[i])),
+                "until": iso(int(mem.until[i])),
+                "via": via,
+            }
+        )
     if m.grades:
         for ms in res.models:
             if m.score not in (None, ms.model.id) or ms.grade[code] < 0:
                 continue
             grade = ms.model.grades[int(ms.grade[code])]
             if grade in m.grades:
-                out.append({"list": None, "grade": grade, "since": None, "until": None,
-                            "via": None})
+                out.append({"list": None, "grade": grade, "since": None, "until": None, "via": None})
     return out
 
 
-def via_of(ev: Evaluation, res: RulebookResult, list_id: str, code: int, depth: int = 0
-           ) -> dict[str, Any] | None:
+def via_of(
+    ev: Evaluation, res: RulebookResult, list_id: str, code: int, depth: int = 0
+) -> dict[str, Any] | None:
     """The relation through which subject ``code`` is on ``list_id``, when it is on it only
     through someone else (directly, or through another list it is on only so); else ``None``."""
     from socialcredit.engine.lists import ON_LIST, VIA
@@ -274,8 +297,10 @@ def via_of(ev: Evaluation, res: RulebookResult, list_id: str, code: int, depth: 
     for j in range(rows.start, rows.stop):
         kind = int(mem.reasons.kind[j])
         if kind == VIA:
-            found = found or {"relation": mem.lst.propagate[int(mem.reasons.b[j])].relation,
-                              "from": ev.subjects.id(int(mem.reasons.a[j]))}
+            found = found or {
+                "relation": mem.lst.propagate[int(mem.reasons.b[j])].relation,
+                "from": ev.subjects.id(int(mem.reasons.a[j])),
+            }
         elif kind == ON_LIST:
             src = mem.lst.lst.enter[int(mem.reasons.b[j])].on_list or ""
             inner = via_of(ev, res, src, code, depth + 1) if src in res.members else None
@@ -294,9 +319,16 @@ def reasons_for(ev: Evaluation, code: int, action: str) -> list[dict[str, Any]]:
         if action not in m.actions or m.effect == "disclose":
             continue
         for link in measure_links(ev, ri, m, code):
-            entry = {"rulebook": ev.results[ri].cv.rulebook, "list": link["list"],
-                     "measure": m.id, "effect": m.effect, "since": link["since"],
-                     "until": link["until"], "source": _citation(m.measure), "via": link["via"]}
+            entry = {
+                "rulebook": ev.results[ri].cv.rulebook,
+                "list": link["list"],
+                "measure": m.id,
+                "effect": m.effect,
+                "since": link["since"],
+                "until": link["until"],
+                "source": _citation(m.measure),
+                "via": link["via"],
+            }
             if link["grade"] is not None:
                 entry["grade"] = link["grade"]
             if m.measure.terms is not None and m.measure.terms.note:

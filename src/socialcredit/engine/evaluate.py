@@ -87,8 +87,7 @@ class Engine:
     """
 
     def __init__(self, rulebooks: Iterable[RulebookLike] = ("national",)) -> None:
-        self.rulebooks = [rb if isinstance(rb, Rulebook) else load_rulebook(rb)
-                          for rb in rulebooks]
+        self.rulebooks = [rb if isinstance(rb, Rulebook) else load_rulebook(rb) for rb in rulebooks]
         if not self.rulebooks:
             raise EngineError("no rulebook given: name at least one (e.g. national)")
         self._compiled: dict[tuple[int, str, tuple[str, ...]], CompiledVersion] = {}
@@ -99,25 +98,27 @@ class Engine:
         version = rb.version_on(dt.date(1970, 1, 1) + dt.timedelta(days=day))
         key = (i, version.id, categories)
         if key not in self._compiled:
-            self._compiled[key] = compile_version(version, categories,
-                                                  jurisdiction=rb.jurisdiction.code)
+            self._compiled[key] = compile_version(version, categories, jurisdiction=rb.jurisdiction.code)
         return self._compiled[key]
 
-    def bind(self, records: pa.Table | RecordArrays, registry: Registry | tuple[
-             SubjectArrays, RelationArrays]) -> Bound:
+    def bind(
+        self, records: pa.Table | RecordArrays, registry: Registry | tuple[SubjectArrays, RelationArrays]
+    ) -> Bound:
         """Intern records and registry once, for evaluations on any number of dates."""
         if isinstance(registry, Registry):
             subjects = subjects_from_registry(registry)
             relations = relations_from_registry(registry, subjects)
         else:
             subjects, relations = registry
-        recs = records if isinstance(records, RecordArrays) else records_from_table(
-            records, subjects)
+        recs = records if isinstance(records, RecordArrays) else records_from_table(records, subjects)
         return Bound(self, recs, subjects, relations)
 
-    def evaluate(self, records: pa.Table | RecordArrays,
-                 registry: Registry | tuple[SubjectArrays, RelationArrays],
-                 as_of: dt.date | str | int) -> Evaluation:
+    def evaluate(
+        self,
+        records: pa.Table | RecordArrays,
+        registry: Registry | tuple[SubjectArrays, RelationArrays],
+        as_of: dt.date | str | int,
+    ) -> Evaluation:
         """Evaluate ``records`` and ``registry`` as of ``as_of`` (see the module docstring)."""
         return self.bind(records, registry).evaluate(as_of)
 
@@ -125,18 +126,17 @@ class Engine:
 class Bound:
     """An engine bound to interned records and registry; evaluations are cached by date."""
 
-    def __init__(self, engine: Engine, records: RecordArrays, subjects: SubjectArrays,
-                 relations: RelationArrays) -> None:
-        self.engine, self.records, self.subjects, self.relations = (
-            engine, records, subjects, relations)
+    def __init__(
+        self, engine: Engine, records: RecordArrays, subjects: SubjectArrays, relations: RelationArrays
+    ) -> None:
+        self.engine, self.records, self.subjects, self.relations = (engine, records, subjects, relations)
         self._void = np.flatnonzero(records.void)
         self._cache: dict[int, Evaluation] = {}
         #: keep the last record pass so that :meth:`extend` looks up only the new records
         self.incremental = False
         self._passes: dict[int, Pass] = {}
 
-    def extend(self, records: pa.Table | RecordArrays, registry: Registry | None = None
-               ) -> Bound:
+    def extend(self, records: pa.Table | RecordArrays, registry: Registry | None = None) -> Bound:
         """This bound with newly arrived ``records`` (and, optionally, the registry as it now
         stands) applied: the result evaluates exactly as a batch over all records would.
 
@@ -151,8 +151,10 @@ class Bound:
             subjects = subjects_from_registry(registry)
             n = len(self.subjects)
             if len(subjects) < n or not subjects.ids.slice(0, n).equals(self.subjects.ids):
-                raise EngineError("the new registry reorders or drops subjects: bind all the "
-                                  "records afresh (Engine.bind) with it")
+                raise EngineError(
+                    "the new registry reorders or drops subjects: bind all the "
+                    "records afresh (Engine.bind) with it"
+                )
             relations = relations_from_registry(registry, subjects)
         recs = append_records(self.records, records, subjects)
         out = Bound(self.engine, recs, subjects, relations)
@@ -171,9 +173,12 @@ class Bound:
         """The decision on ``action`` for ``subject`` on ``on``."""
         return self.evaluate(on).decide(subject, action)
 
-    def decide_many(self, subjects: Sequence[str] | np.ndarray | pa.Array,
-                    actions: Sequence[str] | np.ndarray | str,
-                    on: dt.date | str | int) -> np.ndarray:
+    def decide_many(
+        self,
+        subjects: Sequence[str] | np.ndarray | pa.Array,
+        actions: Sequence[str] | np.ndarray | str,
+        on: dt.date | str | int,
+    ) -> np.ndarray:
         """Outcome codes (indexes into :data:`OUTCOMES`) for many pairs at once."""
         return self.evaluate(on).decide_many(subjects, actions)
 
@@ -220,17 +225,18 @@ class Evaluation:
             return col
         act = vocabulary().actions.get(action)
         if act is None or act.kind == "disclosure":
-            raise UnknownAction(f"unknown action {action!r}: see the catalog in "
-                                "src/socialcredit/vocabulary/actions.yaml")
+            raise UnknownAction(
+                f"unknown action {action!r}: see the catalog in src/socialcredit/vocabulary/actions.yaml"
+            )
         return len(self.profiles.actions)
 
-    def decide(self, subject: str, action: str, on: dt.date | str | int | None = None
-               ) -> Decision:
+    def decide(self, subject: str, action: str, on: dt.date | str | int | None = None) -> Decision:
         """The decision on ``action`` for ``subject`` (``on``, when given, must be the
         evaluation date)."""
         if on is not None and _as_day(on) != self.day:
-            raise EngineError(f"this evaluation is as of {self.as_of}, not {on}: "
-                              "evaluate again (Bound.decide does)")
+            raise EngineError(
+                f"this evaluation is as of {self.as_of}, not {on}: evaluate again (Bound.decide does)"
+            )
         index = self.subjects._index
         code = index.get(subject) if index is not None else None
         if code is None:
@@ -241,8 +247,9 @@ class Evaluation:
         out = self.profiles.outcome[self.profiles.profile[code], col]
         return Decision(subject, action, self._on, OUTCOMES[out], self, code)
 
-    def decide_many(self, subjects: Sequence[str] | np.ndarray | pa.Array,
-                    actions: Sequence[str] | np.ndarray | str) -> np.ndarray:
+    def decide_many(
+        self, subjects: Sequence[str] | np.ndarray | pa.Array, actions: Sequence[str] | np.ndarray | str
+    ) -> np.ndarray:
         """Outcome codes (indexes into :data:`OUTCOMES`, ``int8``) for subject/action pairs.
 
         ``subjects`` are ids, or codes (an integer array) for speed; ``actions`` one action or
@@ -273,15 +280,22 @@ class Evaluation:
     def lists_of(self, subject: str) -> list[tuple[str, str]]:
         """``(rulebook, list)`` of every list ``subject`` is on."""
         code = self.code(subject)
-        return [(r.cv.rulebook, lid) for r in self.results for lid, m in r.members.items()
-                if m.has(np.array([code]))[0]]
+        return [
+            (r.cv.rulebook, lid)
+            for r in self.results
+            for lid, m in r.members.items()
+            if m.has(np.array([code]))[0]
+        ]
 
     def outcomes(self, subject: str) -> dict[str, str]:
         """Every action with a measure in force on ``subject`` and its outcome (no
         ``allowed``)."""
         row = self.profiles.profile[self.code(subject)]
-        return {a: OUTCOMES[int(self.profiles.outcome[row, c])]
-                for a, c in self.profiles.actions.items() if self.profiles.outcome[row, c]}
+        return {
+            a: OUTCOMES[int(self.profiles.outcome[row, c])]
+            for a, c in self.profiles.actions.items()
+            if self.profiles.outcome[row, c]
+        }
 
     def score_of(self, subject: str) -> tuple[float | None, str | None, str | None]:
         """``(score, grade, "rulebook/model")`` from the first rulebook and model scoring
@@ -293,8 +307,11 @@ class Evaluation:
                 if ms.scored[code]:
                     g = int(ms.grade[code])
                     x = float(ms.score[code])
-                    return (None if np.isnan(x) else x, ms.model.grades[g] if g >= 0 else None,
-                            f"{r.cv.rulebook}/{ms.model.id}")
+                    return (
+                        None if np.isnan(x) else x,
+                        ms.model.grades[g] if g >= 0 else None,
+                        f"{r.cv.rulebook}/{ms.model.id}",
+                    )
         return None, None, None
 
     def explain(self, subject: str) -> Any:
@@ -316,17 +333,30 @@ class Evaluation:
                     who = np.flatnonzero(ms.scored)
                     grades = pa.array([*list(ms.model.grades), None], pa.string())
                     g = ms.grade[who].astype(np.int64)
-                    parts.append(pa.table({
-                        "subject": self.subjects.ids.take(pa.array(who)),
-                        "rulebook": pa.array([r.cv.rulebook] * len(who), pa.string()),
-                        "model": pa.array([ms.model.id] * len(who), pa.string()),
-                        "score": pa.array(ms.score[who], mask=np.isnan(ms.score[who])),
-                        "grade": grades.take(pa.array(np.where(g < 0, len(grades) - 1, g))),
-                    }))
-            self._tables["scores"] = pa.concat_tables(parts) if parts else pa.table({
-                "subject": pa.array([], pa.string()), "rulebook": pa.array([], pa.string()),
-                "model": pa.array([], pa.string()), "score": pa.array([], pa.float64()),
-                "grade": pa.array([], pa.string())})
+                    parts.append(
+                        pa.table(
+                            {
+                                "subject": self.subjects.ids.take(pa.array(who)),
+                                "rulebook": pa.array([r.cv.rulebook] * len(who), pa.string()),
+                                "model": pa.array([ms.model.id] * len(who), pa.string()),
+                                "score": pa.array(ms.score[who], mask=np.isnan(ms.score[who])),
+                                "grade": grades.take(pa.array(np.where(g < 0, len(grades) - 1, g))),
+                            }
+                        )
+                    )
+            self._tables["scores"] = (
+                pa.concat_tables(parts)
+                if parts
+                else pa.table(
+                    {
+                        "subject": pa.array([], pa.string()),
+                        "rulebook": pa.array([], pa.string()),
+                        "model": pa.array([], pa.string()),
+                        "score": pa.array([], pa.float64()),
+                        "grade": pa.array([], pa.string()),
+                    }
+                )
+            )
         return self._tables["scores"]
 
     @property
@@ -352,34 +382,50 @@ class Evaluation:
                     only_via = np.logical_and.reduceat(m.reasons.kind == VIA, first)
                     rel = np.array([p.relation for p in m.lst.propagate] + [""], object)
                     b = np.where(only_via, m.reasons.b[first], len(rel) - 1)
-                    parts.append(pa.table({
-                        "subject": self.subjects.ids.take(pa.array(m.subjects)),
-                        "rulebook": pa.array([r.cv.rulebook] * k, pa.string()),
-                        "list": pa.array([lid] * k, pa.string()),
-                        "since": _dates(m.since), "until": _dates(m.until),
-                        "via": pa.array([x or None for x in rel[b]], pa.string()),
-                    }))
-            empty = pa.table({c: pa.array([], t) for c, t in (
-                ("subject", pa.string()), ("rulebook", pa.string()), ("list", pa.string()),
-                ("since", pa.date32()), ("until", pa.date32()), ("via", pa.string()))})
+                    parts.append(
+                        pa.table(
+                            {
+                                "subject": self.subjects.ids.take(pa.array(m.subjects)),
+                                "rulebook": pa.array([r.cv.rulebook] * k, pa.string()),
+                                "list": pa.array([lid] * k, pa.string()),
+                                "since": _dates(m.since),
+                                "until": _dates(m.until),
+                                "via": pa.array([x or None for x in rel[b]], pa.string()),
+                            }
+                        )
+                    )
+            empty = pa.table(
+                {
+                    c: pa.array([], t)
+                    for c, t in (
+                        ("subject", pa.string()),
+                        ("rulebook", pa.string()),
+                        ("list", pa.string()),
+                        ("since", pa.date32()),
+                        ("until", pa.date32()),
+                        ("via", pa.string()),
+                    )
+                }
+            )
             self._tables["memberships"] = pa.concat_tables(parts) if parts else empty
         return self._tables["memberships"]
 
     def list_sizes(self) -> dict[tuple[str, str], int]:
         """``(rulebook, list) -> number of subjects on it``."""
-        return {(r.cv.rulebook, lid): len(m.subjects) for r in self.results
-                for lid, m in r.members.items()}
+        return {(r.cv.rulebook, lid): len(m.subjects) for r in self.results for lid, m in r.members.items()}
 
     def grade_distribution(self) -> dict[tuple[str, str], dict[str, int]]:
         """``(rulebook, model) -> {grade: count}`` (best grade first)."""
         out = {}
         for r in self.results:
             for ms in r.models:
-                counts = np.bincount(ms.grade[ms.scored].astype(np.int64) + 1,
-                                     minlength=len(ms.model.grades) + 1)
+                counts = np.bincount(
+                    ms.grade[ms.scored].astype(np.int64) + 1, minlength=len(ms.model.grades) + 1
+                )
                 out[(r.cv.rulebook, ms.model.id)] = {
                     **{g: int(counts[i + 1]) for i, g in enumerate(ms.model.grades)},
-                    **({"(none)": int(counts[0])} if counts[0] else {})}
+                    **({"(none)": int(counts[0])} if counts[0] else {}),
+                }
         return out
 
     def to_table(self) -> pa.Table:
@@ -393,8 +439,7 @@ class Evaluation:
 def _dates(days: np.ndarray) -> pa.Array:
     d = np.asarray(days, np.int64)
     mask = (d >= NEVER) | (d <= UNKNOWN)
-    return pa.array(np.where(mask, 0, d).astype(np.int32), pa.int32(),
-                    mask=mask).cast(pa.date32())
+    return pa.array(np.where(mask, 0, d).astype(np.int32), pa.int32(), mask=mask).cast(pa.date32())
 
 
 def evaluate(bound: Bound, day: int) -> Evaluation:
@@ -422,22 +467,39 @@ def evaluate(bound: Bound, day: int) -> Evaluation:
                 plain = {lid: m.subjects for lid, m in members.items()}
                 sums = []
                 for gi, g in zip(mine, cv.groups, strict=True):
-                    x, ms = score_group(cv, g, weights[gi], traces[gi], cats, recs, subjects,
-                                        bound.relations, day, plain, bound._void)
+                    x, ms = score_group(
+                        cv,
+                        g,
+                        weights[gi],
+                        traces[gi],
+                        cats,
+                        recs,
+                        subjects,
+                        bound.relations,
+                        day,
+                        plain,
+                        bound._void,
+                    )
                     sums.append(x)
                     models += ms
                 for m in cv.factor_models:
                     fg = cv.factor_groups(m.id)
-                    models.append(factor_scores(cv, m, [sums[j] for j, _ in fg],
-                                                [traces[mine[j]] for j, _ in fg], subjects,
-                                                day))
+                    models.append(
+                        factor_scores(
+                            cv, m, [sums[j] for j, _ in fg], [traces[mine[j]] for j, _ in fg], subjects, day
+                        )
+                    )
                 for m in cv.tier_models:
                     models.append(tier_scores(cv, m, recs, subjects, day, plain))
             for lst in cv.lists:
                 if lst.stage != stage:
                     continue
-                direct = Reasons.concat([record_reasons(lst, cats, recs, subjects, day),
-                                         *derived_reasons(lst, subjects, day, members, models)])
+                direct = Reasons.concat(
+                    [
+                        record_reasons(lst, cats, recs, subjects, day),
+                        *derived_reasons(lst, subjects, day, members, models),
+                    ]
+                )
                 dm = Membership.of(lst, direct, direct)
                 spread = propagated_reasons(lst, dm, bound.relations, subjects, day)
                 members[lst.id] = Membership.of(lst, Reasons.concat([direct, *spread]), direct)
@@ -448,15 +510,18 @@ def evaluate(bound: Bound, day: int) -> Evaluation:
             holders, since, until = _targets(cv, m, members, models)
             links = follow(bound.relations, m.via.relation, m.via.to, day, holders, since, until)
             o = np.argsort(links.receiver, kind="stable")
-            via[m.index] = Links(links.receiver[o], links.source[o], links.since[o],
-                                 links.until[o], links.relation)
-        results.append(RulebookResult(engine.rulebooks[i], cv, members, models,
-                                      [traces[j] for j in mine], via))
+            via[m.index] = Links(
+                links.receiver[o], links.source[o], links.since[o], links.until[o], links.relation
+            )
+        results.append(
+            RulebookResult(engine.rulebooks[i], cv, members, models, [traces[j] for j in mine], via)
+        )
     return Evaluation(day, bound, results, build_profiles(results, len(subjects)))
 
 
-def _targets(cv: CompiledVersion, m: Any, members: dict[str, Membership],
-             models: list[ModelScores]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _targets(
+    cv: CompiledVersion, m: Any, members: dict[str, Membership], models: list[ModelScores]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Subjects standing on a measure's target (lists or grades), sorted, with since/until."""
     subj, since, until = [], [], []
     for li in m.lists:
@@ -478,8 +543,11 @@ def _targets(cv: CompiledVersion, m: Any, members: dict[str, Membership],
     order = np.lexsort((a, s))
     s, a, b = s[order], a[order], b[order]
     first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.zeros(0, np.int64)
-    return (s[first], np.minimum.reduceat(a, first) if len(s) else a,
-            np.maximum.reduceat(b, first) if len(s) else b)
+    return (
+        s[first],
+        np.minimum.reduceat(a, first) if len(s) else a,
+        np.maximum.reduceat(b, first) if len(s) else b,
+    )
 
 
 def kind_name(code: int) -> str | None:

@@ -53,8 +53,7 @@ class Explanation:
     rulebooks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"subject": self.subject, "kind": self.kind, "as_of": self.as_of,
-                "rulebooks": self.rulebooks}
+        return {"subject": self.subject, "kind": self.kind, "as_of": self.as_of, "rulebooks": self.rulebooks}
 
     def render(self) -> str:
         """Plain text, one fact per line."""
@@ -68,8 +67,7 @@ class Explanation:
             out.append("  lists:" + ("" if rb["lists"] else " none"))
             for lst in rb["lists"]:
                 until = lst["until"] or "no end set"
-                out.append(f"    {lst['list']} ({lst['label']}): since {lst['since'] or '?'}, "
-                           f"until {until}")
+                out.append(f"    {lst['list']} ({lst['label']}): since {lst['since'] or '?'}, until {until}")
                 for r in lst["reasons"]:
                     out.append(f"      because {_reason_text(r)}")
             out.append("  measures:" + ("" if rb["measures"] else " none"))
@@ -78,14 +76,15 @@ class Explanation:
                 what = ", ".join(c["actions"])
                 via = f" (via {m['via']['relation']} from {m['via']['from']})" if m["via"] else ""
                 out.append(f"    {m['effect']} {what}: {m['measure']}{via}")
-                out.append(f"      {c['record'] or '-'} → "
-                           f"{c['list'] or (('grade ' + c['grade']) if c['grade'] else '-')} → "
-                           f"{c['memorandum'] or '-'} → {what}")
+                out.append(
+                    f"      {c['record'] or '-'} → "
+                    f"{c['list'] or (('grade ' + c['grade']) if c['grade'] else '-')} → "
+                    f"{c['memorandum'] or '-'} → {what}"
+                )
         return "\n".join(out)
 
 
-def _render_parts(parts: list[dict[str, Any]], expired: list[dict[str, Any]], indent: str
-                  ) -> list[str]:
+def _render_parts(parts: list[dict[str, Any]], expired: list[dict[str, Any]], indent: str) -> list[str]:
     out = []
     for p in parts:
         cite = p["citation"] or {}
@@ -93,17 +92,21 @@ def _render_parts(parts: list[dict[str, Any]], expired: list[dict[str, Any]], in
         exp = f", expires {p['expires']}" if p["expires"] else ""
         if p.get("network"):
             n = p["network"]
-            what = (f"via {n['relation']}: {n['aggregate']} {n['term']:g} of "
-                    + (f"{n['category']} records" if n["category"] else f"list {n['list']}")
-                    + " of related subjects")
+            what = (
+                f"via {n['relation']}: {n['aggregate']} {n['term']:g} of "
+                + (f"{n['category']} records" if n["category"] else f"list {n['list']}")
+                + " of related subjects"
+            )
         elif p["record"]:
             what = f"{p['record']} {p['date']} {p['category']}"
         else:
             what = f"on list {p['list']}"
         out.append(f"{indent}{_num(p['points']):>6}  {what}: rule {p['rule']} [{src}]{exp}")
     for p in expired:
-        out.append(f"{indent}     0  {p['record']} {p['date']} {p['category']}: rule "
-                   f"{p['rule']} expired {p['expires']}")
+        out.append(
+            f"{indent}     0  {p['record']} {p['date']} {p['category']}: rule "
+            f"{p['rule']} expired {p['expires']}"
+        )
     return out
 
 
@@ -114,18 +117,25 @@ def _render_score(s: dict[str, Any]) -> list[str]:
         return [f"  {s['model']}: tier {s['grade'] or 'none'}: {s['grade_why']}"]
     if s.get("kind") == "factors":
         lo, hi = s["range"]
-        out = [f"  {s['model']}: {s['score']:g} = {lo:g} + {hi - lo:g} × Σ weight × "
-               f"sub-score / {s['factor_max']:g}"]
+        out = [
+            f"  {s['model']}: {s['score']:g} = {lo:g} + {hi - lo:g} × Σ weight × "
+            f"sub-score / {s['factor_max']:g}"
+        ]
         out.append(f"    grade {s['grade']}: {s['grade_why']}")
         for f in s["factors"]:
-            out.append(f"    {f['factor']} (weight {f['weight']:g}): {f['sub_score']:g} = base "
-                       f"{f['base']:g}" + "".join(f" {_num(p['points'])}" for p in f["parts"])
-                       + (" (bounded)" if f["bounded"] else ""))
+            out.append(
+                f"    {f['factor']} (weight {f['weight']:g}): {f['sub_score']:g} = base "
+                f"{f['base']:g}"
+                + "".join(f" {_num(p['points'])}" for p in f["parts"])
+                + (" (bounded)" if f["bounded"] else "")
+            )
             out += _render_parts(f["parts"], f["expired"], "      ")
         return out
-    out = [f"  {s['model']}: {s['score']:g} = base {s['base']:g}"
-           + "".join(f" {_num(p['points'])}" for p in s["parts"])
-           + (f" (bounded to {s['score']:g})" if s.get("bounded") else "")]
+    out = [
+        f"  {s['model']}: {s['score']:g} = base {s['base']:g}"
+        + "".join(f" {_num(p['points'])}" for p in s["parts"])
+        + (f" (bounded to {s['score']:g})" if s.get("bounded") else "")
+    ]
     out.append(f"    grade {s['grade']}: {s['grade_why']}")
     out += _render_parts(s["parts"], s["expired"], "    ")
     return out
@@ -143,12 +153,16 @@ def _reason_text(r: dict[str, Any]) -> str:
 
 def _record(ev: Evaluation, pos: int) -> dict[str, Any]:
     recs = ev.records
-    return {"record": recs.record_id(pos), "date": iso(int(recs.day[pos])),
-            "category": recs.categories[int(recs.category[pos])]}
+    return {
+        "record": recs.record_id(pos),
+        "date": iso(int(recs.day[pos])),
+        "category": recs.categories[int(recs.category[pos])],
+    }
 
 
-def _parts(ev: Evaluation, res: RulebookResult, trace: Any, code: int, mine: np.ndarray
-           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _parts(
+    ev: Evaluation, res: RulebookResult, trace: Any, code: int, mine: np.ndarray
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What fed one group's sum for ``code``: ``(parts, expired)``, read off the trace."""
     recs = ev.records
     sources = res.rulebook.sources
@@ -160,30 +174,42 @@ def _parts(ev: Evaluation, res: RulebookResult, trace: Any, code: int, mine: np.
         if rule is None or recs.void[pos]:
             continue
         pts = float(trace.table[cat, int(recs.day[pos]) - trace.dmin])
-        row = {**_record(ev, int(pos)), "rule": rule.id, "label": rule.rule.label,
-               "points": pts, "citation": _cite(rule.rule, sources), "list": None,
-               "expires": iso(int(add_duration([int(recs.day[pos])], rule.expiry)[0]))}
+        row = {
+            **_record(ev, int(pos)),
+            "rule": rule.id,
+            "label": rule.rule.label,
+            "points": pts,
+            "citation": _cite(rule.rule, sources),
+            "list": None,
+            "expires": iso(int(add_duration([int(recs.day[pos])], rule.expiry)[0])),
+        }
         (plain if pts else expired).append(row)
     rows = np.flatnonzero(trace.subject == code)
     for i in rows:
         rule = res.cv.rules[int(trace.rule[i])]
         pos = int(trace.pos[i])
-        base = _record(ev, pos) if pos >= 0 else {"record": None, "date": None,
-                                                   "category": None}
-        row = {**base, "rule": rule.id, "label": rule.rule.label,
-               "points": float(trace.points[i]),
-               "citation": _cite(rule.rule, sources), "list": rule.on_list,
-               "grade_cap": rule.cap_grade,
-               "expires": iso(int(add_duration([int(recs.day[pos])], rule.expiry)[0]))
-               if pos >= 0 else None}
+        base = _record(ev, pos) if pos >= 0 else {"record": None, "date": None, "category": None}
+        row = {
+            **base,
+            "rule": rule.id,
+            "label": rule.rule.label,
+            "points": float(trace.points[i]),
+            "citation": _cite(rule.rule, sources),
+            "list": rule.on_list,
+            "grade_cap": rule.cap_grade,
+            "expires": iso(int(add_duration([int(recs.day[pos])], rule.expiry)[0])) if pos >= 0 else None,
+        }
         if rule.via is not None:
             who, term = trace.terms[rule.index]
             k = int(np.searchsorted(who, code))
-            row["network"] = {"relation": rule.via.relation, "to": rule.via.to,
-                              "aggregate": rule.via.aggregate,
-                              "term": float(term[k]) if k < len(who) and who[k] == code
-                              else 0.0,
-                              "category": rule.category, "list": rule.on_list}
+            row["network"] = {
+                "relation": rule.via.relation,
+                "to": rule.via.to,
+                "aggregate": rule.via.aggregate,
+                "term": float(term[k]) if k < len(who) and who[k] == code else 0.0,
+                "category": rule.category,
+                "list": rule.on_list,
+            }
         plain.append(row)
     plain.sort(key=lambda p: (p["date"] or "", p["record"] or ""))
     return plain, expired
@@ -193,13 +219,22 @@ def _band_why(m: Any, ms: Any, code: int, plain: list[dict[str, Any]]) -> tuple[
     score = float(ms.score[code])
     gi = int(ms.grade[code])
     band = next((i for i, mn in enumerate(m.mins) if score >= mn), -1)
-    why = (f"{score:g} ≥ {m.mins[band]:g}" if band >= 0 and np.isfinite(m.mins[band])
-           else f"{score:g}, the lowest band") if band >= 0 else "below every band"
+    why = (
+        (
+            f"{score:g} ≥ {m.mins[band]:g}"
+            if band >= 0 and np.isfinite(m.mins[band])
+            else f"{score:g}, the lowest band"
+        )
+        if band >= 0
+        else "below every band"
+    )
     caps = [p for p in plain if p.get("grade_cap")]
     if int(ms.cap[code]) >= 0 and gi == int(ms.cap[code]) and gi != band:
         c = next(p for p in caps if p["grade_cap"] == m.grades[gi])
-        why += (f" would give {m.grades[band]}; capped at {m.grades[gi]} by rule "
-                f"{c['rule']} ({c['record']}, {c['date']})")
+        why += (
+            f" would give {m.grades[band]}; capped at {m.grades[gi]} by rule "
+            f"{c['rule']} ({c['record']}, {c['date']})"
+        )
     return why, band
 
 
@@ -222,8 +257,7 @@ def _tier_why(m: Any, gi: int) -> str:
     return "; ".join(parts) or "its conditions hold"
 
 
-def _scores(ev: Evaluation, res: RulebookResult, code: int, mine: np.ndarray
-            ) -> list[dict[str, Any]]:
+def _scores(ev: Evaluation, res: RulebookResult, code: int, mine: np.ndarray) -> list[dict[str, Any]]:
     out = []
     sources = res.rulebook.sources
     fed = [_parts(ev, res, trace, code, mine) for trace in res.traces]
@@ -234,16 +268,28 @@ def _scores(ev: Evaluation, res: RulebookResult, code: int, mine: np.ndarray
         if kind not in m.kinds:
             continue
         if not ms.scored[code]:
-            out.append({"model": m.id, "score": None, "grade": None,
-                        "why": "outside the model's subjects, scope or consent"})
+            out.append(
+                {
+                    "model": m.id,
+                    "score": None,
+                    "grade": None,
+                    "why": "outside the model's subjects, scope or consent",
+                }
+            )
             continue
         gi = int(ms.grade[code])
         grade = m.grades[gi] if gi >= 0 else None
         if m.kind == "tiers":
-            out.append({"model": m.id, "kind": "tiers", "score": None, "grade": grade,
-                        "grade_why": _tier_why(m, gi),
-                        "grade_citation": _cite(m.model.tiers[gi], sources)
-                        if gi >= 0 else None})
+            out.append(
+                {
+                    "model": m.id,
+                    "kind": "tiers",
+                    "score": None,
+                    "grade": grade,
+                    "grade_why": _tier_why(m, gi),
+                    "grade_citation": _cite(m.model.tiers[gi], sources) if gi >= 0 else None,
+                }
+            )
             continue
         score = float(ms.score[code])
         if m.kind == "factors":
@@ -254,30 +300,55 @@ def _scores(ev: Evaluation, res: RulebookResult, code: int, mine: np.ndarray
                 plain += parts
                 assert g.factor is not None and ms.sub is not None
                 fid, weight = m.factors[k]
-                factors.append({"factor": fid, "label": m.model.factors[k].label,
-                                "weight": weight, "base": m.factor_base,
-                                "sub_score": float(ms.sub[k, code]),
-                                "bounded": abs(m.factor_base + sum(p["points"] for p in parts)
-                                               - float(ms.sub[k, code])) > 1e-9,
-                                "parts": parts, "expired": expired,
-                                "citation": _cite(m.model.factors[k], sources)})
+                factors.append(
+                    {
+                        "factor": fid,
+                        "label": m.model.factors[k].label,
+                        "weight": weight,
+                        "base": m.factor_base,
+                        "sub_score": float(ms.sub[k, code]),
+                        "bounded": abs(
+                            m.factor_base + sum(p["points"] for p in parts) - float(ms.sub[k, code])
+                        )
+                        > 1e-9,
+                        "parts": parts,
+                        "expired": expired,
+                        "citation": _cite(m.model.factors[k], sources),
+                    }
+                )
             why, band = _band_why(m, ms, code, plain)
-            out.append({"model": m.id, "kind": "factors", "score": score,
-                        "range": [m.lo, m.hi], "factor_max": m.factor_max, "grade": grade,
-                        "grade_why": why, "factors": factors,
-                        "grade_citation": _cite(m.model.grades[band], sources)
-                        if band >= 0 else None})
+            out.append(
+                {
+                    "model": m.id,
+                    "kind": "factors",
+                    "score": score,
+                    "range": [m.lo, m.hi],
+                    "factor_max": m.factor_max,
+                    "grade": grade,
+                    "grade_why": why,
+                    "factors": factors,
+                    "grade_citation": _cite(m.model.grades[band], sources) if band >= 0 else None,
+                }
+            )
             continue
         gidx = next(j for j, g in enumerate(res.cv.groups) if m in g.models)
         plain, expired = fed[gidx]
         total = m.base + sum(p["points"] for p in plain)
         why, band = _band_why(m, ms, code, plain)
-        out.append({"model": m.id, "kind": "points", "score": score, "base": m.base,
-                    "grade": grade, "grade_why": why,
-                    "bounded": abs(total - score) > 1e-9, "parts": plain,
-                    "expired": expired,
-                    "grade_citation": _cite(m.model.grades[band], sources)
-                    if band >= 0 else None})
+        out.append(
+            {
+                "model": m.id,
+                "kind": "points",
+                "score": score,
+                "base": m.base,
+                "grade": grade,
+                "grade_why": why,
+                "bounded": abs(total - score) > 1e-9,
+                "parts": plain,
+                "expired": expired,
+                "grade_citation": _cite(m.model.grades[band], sources) if band >= 0 else None,
+            }
+        )
     return out
 
 
@@ -293,15 +364,15 @@ def _lists(ev: Evaluation, res: RulebookResult, code: int) -> list[dict[str, Any
         for j in range(rows.start, rows.stop):
             kind = int(mem.reasons.kind[j])
             a, b = int(mem.reasons.a[j]), int(mem.reasons.b[j])
-            r: dict[str, Any] = {"kind": ("record", "on_list", "score_below", "grade_in",
-                                          "via")[kind],
-                                 "since": iso(int(mem.reasons.since[j])),
-                                 "until": iso(int(mem.reasons.until[j]))}
+            r: dict[str, Any] = {
+                "kind": ("record", "on_list", "score_below", "grade_in", "via")[kind],
+                "since": iso(int(mem.reasons.since[j])),
+                "until": iso(int(mem.reasons.until[j])),
+            }
             if kind in (RECORD, ON_LIST, SCORE, GRADE):
                 entry = lst.lst.enter[b]
                 r["entry"] = entry.label or entry.category or entry.on_list or ""
-                r["citation"] = _cite(entry, res.rulebook.sources) or _cite(
-                    lst.lst, res.rulebook.sources)
+                r["citation"] = _cite(entry, res.rulebook.sources) or _cite(lst.lst, res.rulebook.sources)
             if kind == RECORD:
                 r.update(_record(ev, a))
             elif kind == ON_LIST:
@@ -315,9 +386,16 @@ def _lists(ev: Evaluation, res: RulebookResult, code: int) -> list[dict[str, Any
                 if src.stop > src.start and mem.direct.kind[src.start] == RECORD:
                     r["from_record"] = _record(ev, int(mem.direct.a[src.start]))
             reasons.append(r)
-        out.append({"list": lid, "label": lst.lst.label, "kind": lst.lst.kind,
-                    "since": iso(int(mem.since[i])), "until": iso(int(mem.until[i])),
-                    "reasons": reasons})
+        out.append(
+            {
+                "list": lid,
+                "label": lst.lst.label,
+                "kind": lst.lst.kind,
+                "since": iso(int(mem.since[i])),
+                "until": iso(int(mem.until[i])),
+                "reasons": reasons,
+            }
+        )
     return out
 
 
@@ -340,8 +418,9 @@ def _origin(by_list: dict[str, dict[str, Any]], list_id: str, depth: int) -> str
     return None
 
 
-def _measures(ev: Evaluation, ri: int, res: RulebookResult, code: int,
-              lists: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _measures(
+    ev: Evaluation, ri: int, res: RulebookResult, code: int, lists: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     out = []
     by_list = {lst["list"]: lst for lst in lists}
     for rj, m in active_measures(ev, code):
@@ -349,8 +428,11 @@ def _measures(ev: Evaluation, ri: int, res: RulebookResult, code: int,
             continue
         src = m.measure.source
         doc = res.rulebook.sources.get(src) if src else None
-        memo = (f"{doc.title}" + (f", {m.measure.ref}" if m.measure.ref else "")) if doc else (
-            f"assumed: {m.measure.reason}" if m.measure.assumed else None)
+        memo = (
+            (f"{doc.title}" + (f", {m.measure.ref}" if m.measure.ref else ""))
+            if doc
+            else (f"assumed: {m.measure.reason}" if m.measure.assumed else None)
+        )
         for link in measure_links(ev, ri, m, code):
             record = None
             lst = by_list.get(link["list"]) if link["list"] else None
@@ -359,16 +441,32 @@ def _measures(ev: Evaluation, ri: int, res: RulebookResult, code: int,
             elif link["via"]:
                 record = f"{link['list'] or 'standing'} of {link['via']['from']}"
             elif link["grade"]:
-                scored = [ms for ms in res.models if ms.scored[code]
-                          and ms.model.grade_index(link["grade"]) == int(ms.grade[code])]
+                scored = [
+                    ms
+                    for ms in res.models
+                    if ms.scored[code] and ms.model.grade_index(link["grade"]) == int(ms.grade[code])
+                ]
                 if scored:
                     x = float(scored[0].score[code])
                     record = scored[0].model.id + (f" {x:g}" if not np.isnan(x) else " tier")
-            out.append({"measure": m.id, "label": m.measure.label, "effect": m.effect,
-                        "since": link["since"], "until": link["until"], "via": link["via"],
-                        "citation": _cite(m.measure, res.rulebook.sources),
-                        "chain": {"record": record, "list": link["list"], "grade": link["grade"],
-                                  "memorandum": memo, "actions": list(m.actions)}})
+            out.append(
+                {
+                    "measure": m.id,
+                    "label": m.measure.label,
+                    "effect": m.effect,
+                    "since": link["since"],
+                    "until": link["until"],
+                    "via": link["via"],
+                    "citation": _cite(m.measure, res.rulebook.sources),
+                    "chain": {
+                        "record": record,
+                        "list": link["list"],
+                        "grade": link["grade"],
+                        "memorandum": memo,
+                        "actions": list(m.actions),
+                    },
+                }
+            )
     return out
 
 
@@ -379,13 +477,18 @@ def explain(ev: Evaluation, code: int) -> Explanation:
     recs = ev.records
     mine = np.flatnonzero(recs.subject == code)
     mine = mine[recs.day[mine] <= ev.day]
-    out = Explanation(ev.subjects.id(code), kind_name(int(ev.subjects.kind[code])),
-                      ev.as_of.isoformat())
+    out = Explanation(ev.subjects.id(code), kind_name(int(ev.subjects.kind[code])), ev.as_of.isoformat())
     annulled = [_record(ev, int(p)) for p in mine if recs.void[p]]
     for ri, res in enumerate(ev.results):
         lists = _lists(ev, res, code)
-        out.rulebooks.append({
-            "rulebook": res.cv.rulebook, "version": res.cv.version.label,
-            "scores": _scores(ev, res, code, mine), "lists": lists,
-            "measures": _measures(ev, ri, res, code, lists), "annulled": annulled})
+        out.rulebooks.append(
+            {
+                "rulebook": res.cv.rulebook,
+                "version": res.cv.version.label,
+                "scores": _scores(ev, res, code, mine),
+                "lists": lists,
+                "measures": _measures(ev, ri, res, code, lists),
+                "annulled": annulled,
+            }
+        )
     return out

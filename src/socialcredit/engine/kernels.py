@@ -70,8 +70,7 @@ def cumsum_in_runs(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     return c - (c[start] - values[start])
 
 
-def window_rank(sorted_group: np.ndarray, sorted_day: np.ndarray,
-                window: Duration | None) -> np.ndarray:
+def window_rank(sorted_group: np.ndarray, sorted_day: np.ndarray, window: Duration | None) -> np.ndarray:
     """1-based rank of each event among the events of its group inside the window that ends on
     it: events ``j <= i`` of the group with ``day_j + window > day_i`` (no window: all)."""
     if window is None or not len(sorted_group):
@@ -88,8 +87,9 @@ def window_rank(sorted_group: np.ndarray, sorted_day: np.ndarray,
     return np.arange(len(g)) - first + 1
 
 
-def piecewise(x: np.ndarray, brackets: tuple[tuple[float, float, float], ...],
-              rate: float, step: float) -> np.ndarray:
+def piecewise(
+    x: np.ndarray, brackets: tuple[tuple[float, float, float], ...], rate: float, step: float
+) -> np.ndarray:
     """Points earned by a cumulative value ``x`` under declining-return brackets: ``rate`` per
     ``step`` up to the first bracket's ``above``, then each bracket's own terms."""
     edges = [0.0] + [b[0] for b in brackets] + [np.inf]
@@ -100,8 +100,7 @@ def piecewise(x: np.ndarray, brackets: tuple[tuple[float, float, float], ...],
     return out
 
 
-def ends(rel_subject: np.ndarray, rel_object: np.ndarray, to: str
-         ) -> tuple[np.ndarray, np.ndarray]:
+def ends(rel_subject: np.ndarray, rel_object: np.ndarray, to: str) -> tuple[np.ndarray, np.ndarray]:
     """``(from, to)`` subject codes of relations read in direction ``to``."""
     if to == "subject":
         return rel_object, rel_subject

@@ -59,19 +59,32 @@ class Reasons:
         if not parts:
             z = np.zeros(0, np.int64)
             return cls(z.astype(np.int32), z, z, z.astype(np.int8), z, z)
-        cols = [np.concatenate([getattr(p, f) for p in parts]) for f in
-                ("subject", "since", "until", "kind", "a", "b")]
+        cols = [
+            np.concatenate([getattr(p, f) for p in parts])
+            for f in ("subject", "since", "until", "kind", "a", "b")
+        ]
         order = np.argsort(cols[0], kind="stable")
         return cls(*(c[order] for c in cols))
 
     @classmethod
-    def of(cls, subject: np.ndarray, since: np.ndarray, until: np.ndarray, kind: int,
-           a: np.ndarray | int, b: np.ndarray | int) -> Reasons:
+    def of(
+        cls,
+        subject: np.ndarray,
+        since: np.ndarray,
+        until: np.ndarray,
+        kind: int,
+        a: np.ndarray | int,
+        b: np.ndarray | int,
+    ) -> Reasons:
         n = len(subject)
-        return cls(np.asarray(subject, np.int32), np.asarray(since, np.int64),
-                   np.asarray(until, np.int64), np.full(n, kind, np.int8),
-                   np.broadcast_to(np.asarray(a, np.int64), (n,)).copy(),
-                   np.broadcast_to(np.asarray(b, np.int64), (n,)).copy())
+        return cls(
+            np.asarray(subject, np.int32),
+            np.asarray(since, np.int64),
+            np.asarray(until, np.int64),
+            np.full(n, kind, np.int8),
+            np.broadcast_to(np.asarray(a, np.int64), (n,)).copy(),
+            np.broadcast_to(np.asarray(b, np.int64), (n,)).copy(),
+        )
 
     def rows(self, subject: int) -> slice:
         lo, hi = np.searchsorted(self.subject, [subject, subject + 1])
@@ -96,8 +109,14 @@ class Membership:
             z = np.zeros(0, np.int64)
             return cls(lst, z.astype(np.int32), z, z, reasons, direct)
         first = np.flatnonzero(run_starts(reasons.subject))
-        return cls(lst, reasons.subject[first], np.minimum.reduceat(reasons.since, first),
-                   np.maximum.reduceat(reasons.until, first), reasons, direct)
+        return cls(
+            lst,
+            reasons.subject[first],
+            np.minimum.reduceat(reasons.since, first),
+            np.maximum.reduceat(reasons.until, first),
+            reasons,
+            direct,
+        )
 
     def has(self, codes: np.ndarray) -> np.ndarray:
         """Whether each subject code is on the list."""
@@ -106,8 +125,7 @@ class Membership:
         return (self.subjects[i] == codes) if len(self.subjects) else np.zeros(len(codes), bool)
 
 
-def exempt_mask(lst: CList, subjects: SubjectArrays, who: np.ndarray, day: np.ndarray | int
-                ) -> np.ndarray:
+def exempt_mask(lst: CList, subjects: SubjectArrays, who: np.ndarray, day: np.ndarray | int) -> np.ndarray:
     """Whether each subject may be on ``lst`` on ``day``: a kind it lists, not exempt by age."""
     ok = among(subjects.kind[who], lst.kinds)
     if lst.under_age is not None:
@@ -118,15 +136,19 @@ def exempt_mask(lst: CList, subjects: SubjectArrays, who: np.ndarray, day: np.nd
     return ok
 
 
-def record_reasons(lst: CList, by_cat: dict[int, np.ndarray], recs: RecordArrays,
-                   subjects: SubjectArrays, day: int) -> Reasons:
+def record_reasons(
+    lst: CList, by_cat: dict[int, np.ndarray], recs: RecordArrays, subjects: SubjectArrays, day: int
+) -> Reasons:
     """Listings opened by records and still in force on ``day`` (see the module docstring).
 
     Each record is one event with flags (entry, extension, exit); a record has one category, so
     the events are built category by category, each block in ledger order.
     """
-    cats = sorted({e.cat for e in lst.entries if e.kind == "record"}
-                  | {c for e in lst.entries for c in e.ext_cats} | set(lst.exit_cats))
+    cats = sorted(
+        {e.cat for e in lst.entries if e.kind == "record"}
+        | {c for e in lst.entries for c in e.ext_cats}
+        | set(lst.exit_cats)
+    )
     blocks = []
     for c in cats:
         pos = by_cat.get(c) if c >= 0 else None
@@ -169,8 +191,19 @@ def record_reasons(lst: CList, by_cat: dict[int, np.ndarray], recs: RecordArrays
     pos, days, is_entry, is_ext, is_exit, entry_of, ext_of, term = cols
     subj = recs.subject[pos]
     order = sort_by(subj, days)
-    return _run(lst, pos[order], subj[order], days[order], is_entry[order], is_ext[order],
-                is_exit[order], entry_of[order], ext_of[order], term[order], day)
+    return _run(
+        lst,
+        pos[order],
+        subj[order],
+        days[order],
+        is_entry[order],
+        is_ext[order],
+        is_exit[order],
+        entry_of[order],
+        ext_of[order],
+        term[order],
+        day,
+    )
 
 
 def _end(lst: CList, term: np.ndarray, exit_end: np.ndarray) -> np.ndarray:
@@ -178,9 +211,19 @@ def _end(lst: CList, term: np.ndarray, exit_end: np.ndarray) -> np.ndarray:
     return np.minimum(fixed, exit_end)
 
 
-def _run(lst: CList, pos: np.ndarray, subj: np.ndarray, days: np.ndarray, is_entry: np.ndarray,
-         is_ext: np.ndarray, is_exit: np.ndarray, entry_of: np.ndarray, ext_of: np.ndarray,
-         term_of: np.ndarray, day: int) -> Reasons:
+def _run(
+    lst: CList,
+    pos: np.ndarray,
+    subj: np.ndarray,
+    days: np.ndarray,
+    is_entry: np.ndarray,
+    is_ext: np.ndarray,
+    is_exit: np.ndarray,
+    entry_of: np.ndarray,
+    ext_of: np.ndarray,
+    term_of: np.ndarray,
+    day: int,
+) -> Reasons:
     """Step every subject's state machine over its events, the k-th events of all at once."""
     first = np.flatnonzero(run_starts(subj))
     size = np.diff(np.append(first, len(subj)))
@@ -228,12 +271,12 @@ def _run(lst: CList, pos: np.ndarray, subj: np.ndarray, days: np.ndarray, is_ent
         exit_end[gi] = np.minimum(exit_end[gi], when)
     end = _end(lst, term, exit_end)
     live = open_ & (end > day) & (start <= day)
-    return Reasons.of(subj[first[live]], start[live], end[live], RECORD, opener[live],
-                      entry[live])
+    return Reasons.of(subj[first[live]], start[live], end[live], RECORD, opener[live], entry[live])
 
 
-def derived_reasons(lst: CList, subjects: SubjectArrays, day: int,
-                    members: dict[str, Membership], models: list[ModelScores]) -> list[Reasons]:
+def derived_reasons(
+    lst: CList, subjects: SubjectArrays, day: int, members: dict[str, Membership], models: list[ModelScores]
+) -> list[Reasons]:
     """Reasons through another list, a score or a grade."""
     out = []
     for e in lst.entries:
@@ -242,8 +285,7 @@ def derived_reasons(lst: CList, subjects: SubjectArrays, day: int,
             if src is None or not len(src.subjects):
                 continue
             ok = exempt_mask(lst, subjects, src.subjects, day)
-            out.append(Reasons.of(src.subjects[ok], src.since[ok], src.until[ok], ON_LIST, -1,
-                                  e.index))
+            out.append(Reasons.of(src.subjects[ok], src.since[ok], src.until[ok], ON_LIST, -1, e.index))
         elif e.kind in ("score_below", "grade_in"):
             for mi, ms in enumerate(models):
                 if e.entry.score not in (None, ms.model.id):
@@ -256,6 +298,7 @@ def derived_reasons(lst: CList, subjects: SubjectArrays, day: int,
                 who = np.flatnonzero(hit).astype(np.int32)
                 who = who[exempt_mask(lst, subjects, who, day)]
                 kind = SCORE if e.kind == "score_below" else GRADE
-                out.append(Reasons.of(who, np.full(len(who), UNKNOWN), np.full(len(who), NEVER),
-                                      kind, mi, e.index))
+                out.append(
+                    Reasons.of(who, np.full(len(who), UNKNOWN), np.full(len(who), NEVER), kind, mi, e.index)
+                )
     return out

@@ -49,14 +49,14 @@ class Trace:
         """Add ``(positions, rule index, subjects, points)`` parts, all at once."""
         if not parts:
             return
-        self.pos = np.concatenate([self.pos, *(p.astype(np.int64, copy=False)
-                                               for p, _, _, _ in parts)])
-        self.rule = np.concatenate([self.rule, *(np.full(len(p), r, np.int32)
-                                                 for p, r, _, _ in parts)])
-        self.subject = np.concatenate([self.subject, *(s.astype(np.int32, copy=False)
-                                                       for _, _, s, _ in parts)])
-        self.points = np.concatenate([self.points, *(x.astype(np.float64, copy=False)
-                                                     for _, _, _, x in parts)])
+        self.pos = np.concatenate([self.pos, *(p.astype(np.int64, copy=False) for p, _, _, _ in parts)])
+        self.rule = np.concatenate([self.rule, *(np.full(len(p), r, np.int32) for p, r, _, _ in parts)])
+        self.subject = np.concatenate(
+            [self.subject, *(s.astype(np.int32, copy=False) for _, _, s, _ in parts)]
+        )
+        self.points = np.concatenate(
+            [self.points, *(x.astype(np.float64, copy=False) for _, _, _, x in parts)]
+        )
 
 
 @dataclass
@@ -79,8 +79,9 @@ def grid(recs: RecordArrays) -> tuple[int, int]:
     return dmin, int(recs.day.max()) - dmin + 1
 
 
-def table_for(group: CGroup, ncat: int, dmin: int, span: int, day: int,
-              side: set[int], mark_side: bool) -> np.ndarray:
+def table_for(
+    group: CGroup, ncat: int, dmin: int, span: int, day: int, side: set[int], mark_side: bool
+) -> np.ndarray:
     """Points per ``(category, day)`` cell for ``group``'s plain rules as of ``day``."""
     t = np.zeros((max(ncat, 1), span))
     hi = min(day, dmin + span - 1) - dmin
@@ -89,7 +90,7 @@ def table_for(group: CGroup, ncat: int, dmin: int, span: int, day: int,
             continue
         lo = max(cutoff(r.expiry, day) - dmin, 0)
         if lo <= hi:
-            t[cat, lo:hi + 1] = r.points
+            t[cat, lo : hi + 1] = r.points
     if mark_side and side:
         t[sorted(side), :] = np.nan
     return t
@@ -112,8 +113,9 @@ class Pass:
     parts: dict[int, np.ndarray]
 
 
-def record_pass(groups: list[CGroup], recs: RecordArrays, day: int, side: set[int],
-                prev: Pass | None = None) -> tuple[list[Trace], dict[int, np.ndarray], Pass]:
+def record_pass(
+    groups: list[CGroup], recs: RecordArrays, day: int, side: set[int], prev: Pass | None = None
+) -> tuple[list[Trace], dict[int, np.ndarray], Pass]:
     """The one pass: per group each record's plain points and the trace, and the records of
     ``side`` categories (on or before ``day``, not void) split by category, in ledger order, for
     the record-by-record path. Runs in chunks that stay in cache.
@@ -126,8 +128,7 @@ def record_pass(groups: list[CGroup], recs: RecordArrays, day: int, side: set[in
     ncat = len(recs.categories)
     n = len(recs)
     start = prev.n if prev is not None else 0
-    tables = [table_for(g, ncat, dmin, span, day, side, mark_side=False).ravel()
-              for g in groups]
+    tables = [table_for(g, ncat, dmin, span, day, side, mark_side=False).ravel() for g in groups]
     weights = [np.empty(n) for _ in groups]
     if prev is not None:
         for w, old in zip(weights, prev.weights, strict=True):
@@ -161,9 +162,10 @@ def record_pass(groups: list[CGroup], recs: RecordArrays, day: int, side: set[in
     for c, ps in parts.items():
         pos = np.concatenate(ps) if ps else np.zeros(0, np.int64)
         state.parts[c] = pos[recs.day[pos] <= day]
-    traces = [Trace(t.reshape(max(ncat, 1), span), dmin,
-                    {c: r for c, r in g.simple.items() if c not in side})
-              for g, t in zip(groups, tables, strict=True)]
+    traces = [
+        Trace(t.reshape(max(ncat, 1), span), dmin, {c: r for c, r in g.simple.items() if c not in side})
+        for g, t in zip(groups, tables, strict=True)
+    ]
     by_cat = {c: pos[~recs.void[pos]] for c, pos in state.parts.items()}
     return traces, by_cat, state
 
@@ -174,8 +176,9 @@ def _needs_order(s: np.ndarray, flag: np.ndarray | None, more: np.ndarray) -> np
     return hit if flag is None else flag | hit
 
 
-def rule_points(r: CRule, pos: np.ndarray, recs: RecordArrays, subjects: SubjectArrays,
-                day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rule_points(
+    r: CRule, pos: np.ndarray, recs: RecordArrays, subjects: SubjectArrays, day: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(positions, subjects, points)`` of the records ``r`` counts on ``day``.
 
     Running totals (brackets), ranks (escalation) and caps need the records in time order per
@@ -225,7 +228,8 @@ def rule_points(r: CRule, pos: np.ndarray, recs: RecordArrays, subjects: Subject
             vv = v[sub]
             c = cumsum_in_runs(ss, vv)
             q = piecewise(c, r.brackets, r.per_unit, r.unit_step) - piecewise(
-                c - vv, r.brackets, r.per_unit, r.unit_step)
+                c - vv, r.brackets, r.per_unit, r.unit_step
+            )
         elif r.kind == "escalation":
             rank = window_rank(ss, dd, r.window)
             steps = np.asarray(r.steps, np.float64)
@@ -274,9 +278,15 @@ def grades_of(model: CModel, score: np.ndarray) -> np.ndarray:
     return grade
 
 
-def network_points(r: CRule, pos: np.ndarray, recs: RecordArrays, subjects: SubjectArrays,
-                   relations: RelationArrays, day: int, members: dict[str, np.ndarray]
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def network_points(
+    r: CRule,
+    pos: np.ndarray,
+    recs: RecordArrays,
+    subjects: SubjectArrays,
+    relations: RelationArrays,
+    day: int,
+    members: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(receivers, points, term)`` of a rule with a network term on ``day``.
 
     The rule reads the subjects related to each receiver along ``via`` (relations valid on
@@ -315,8 +325,11 @@ def network_points(r: CRule, pos: np.ndarray, recs: RecordArrays, subjects: Subj
             pts = np.clip(pts, r.clamp[0], r.clamp[1])
         count_src = np.bincount(s, minlength=n)
         hit_src = count_src > 0
-        per_src = np.bincount(s, weights=pts, minlength=n) if via.aggregate == "count" else (
-            hit_src.astype(np.float64))
+        per_src = (
+            np.bincount(s, weights=pts, minlength=n)
+            if via.aggregate == "count"
+            else (hit_src.astype(np.float64))
+        )
     if via.aggregate == "share":
         degree = np.bincount(recv, minlength=n)
         hits = np.bincount(recv, weights=hit_src[src].astype(np.float64), minlength=n)
@@ -332,10 +345,19 @@ def network_points(r: CRule, pos: np.ndarray, recs: RecordArrays, subjects: Subj
     return who, total[who], term[who]
 
 
-def group_sums(cv: CompiledVersion, g: CGroup, weights: np.ndarray, trace: Trace,
-               by_cat: dict[int, np.ndarray], recs: RecordArrays, subjects: SubjectArrays,
-               relations: RelationArrays, day: int, members: dict[str, np.ndarray],
-               void: np.ndarray) -> np.ndarray:
+def group_sums(
+    cv: CompiledVersion,
+    g: CGroup,
+    weights: np.ndarray,
+    trace: Trace,
+    by_cat: dict[int, np.ndarray],
+    recs: RecordArrays,
+    subjects: SubjectArrays,
+    relations: RelationArrays,
+    day: int,
+    members: dict[str, np.ndarray],
+    void: np.ndarray,
+) -> np.ndarray:
     """Finish one group's sums: the record-by-record rules, rules on lists and network terms,
     added to the plain points (less those of the ``void`` positions). ``members`` maps a list id
     to the subjects on it on ``day``."""
@@ -343,8 +365,9 @@ def group_sums(cv: CompiledVersion, g: CGroup, weights: np.ndarray, trace: Trace
     parts = []
     for r in g.rules:
         if r.via is not None:
-            who, pts, term = network_points(r, by_cat.get(r.cat, np.zeros(0, np.int64)), recs,
-                                            subjects, relations, day, members)
+            who, pts, term = network_points(
+                r, by_cat.get(r.cat, np.zeros(0, np.int64)), recs, subjects, relations, day, members
+            )
             parts.append((np.full(len(who), -1), r.index, who, pts))
             trace.terms[r.index] = (who, term)
         elif r.on_list is not None:
@@ -354,8 +377,7 @@ def group_sums(cv: CompiledVersion, g: CGroup, weights: np.ndarray, trace: Trace
                 who = who[wm[who]]
             parts.append((np.full(len(who), -1), r.index, who, np.full(len(who), r.points)))
         elif r.cat >= 0 and trace.simple.get(r.cat) is not r:
-            pos, who, pts = rule_points(r, by_cat.get(r.cat, np.zeros(0, np.int64)), recs,
-                                        subjects, day)
+            pos, who, pts = rule_points(r, by_cat.get(r.cat, np.zeros(0, np.int64)), recs, subjects, day)
             parts.append((pos, r.index, who, pts))
     trace.extend(parts)
     # the plain points in one bincount over the per-record weights (left untouched, so that an
@@ -364,8 +386,11 @@ def group_sums(cv: CompiledVersion, g: CGroup, weights: np.ndarray, trace: Trace
     if len(void):  # annulled and annulling records count for nothing
         sums -= np.bincount(recs.subject[void], weights=weights[void], minlength=n)
     if parts:
-        sums += np.bincount(np.concatenate([w for _, _, w, _ in parts]).astype(np.int64),
-                            weights=np.concatenate([x for _, _, _, x in parts]), minlength=n)
+        sums += np.bincount(
+            np.concatenate([w for _, _, w, _ in parts]).astype(np.int64),
+            weights=np.concatenate([x for _, _, _, x in parts]),
+            minlength=n,
+        )
     return sums
 
 
@@ -373,8 +398,7 @@ def grade_caps(cv: CompiledVersion, m: CModel, traces: list[Trace], n: int) -> n
     """Per subject the worst grade index a ``cap_grade`` rule in effect holds ``m`` to (-1:
     none), from the traces of the groups feeding ``m``."""
     cap = np.full(n, -1, np.int8)
-    lut = np.array([m.grade_index(r.cap_grade) if r.cap_grade else -1 for r in cv.rules]
-                   + [-1], np.int8)
+    lut = np.array([m.grade_index(r.cap_grade) if r.cap_grade else -1 for r in cv.rules] + [-1], np.int8)
     capping = [r.index for r in cv.rules if r.cap_grade]
     if not capping:
         return cap
@@ -386,22 +410,36 @@ def grade_caps(cv: CompiledVersion, m: CModel, traces: list[Trace], n: int) -> n
     return cap
 
 
-def _finish(cv: CompiledVersion, m: CModel, score: np.ndarray, scored: np.ndarray,
-            cap: np.ndarray, sub: np.ndarray | None = None) -> ModelScores:
+def _finish(
+    cv: CompiledVersion,
+    m: CModel,
+    score: np.ndarray,
+    scored: np.ndarray,
+    cap: np.ndarray,
+    sub: np.ndarray | None = None,
+) -> ModelScores:
     grade = grades_of(m, score)
     capped_now = (cap > grade) & (grade >= 0)
     grade = np.where(capped_now, cap, grade).astype(np.int8)
     return ModelScores(m, score, grade, scored, cap, sub)
 
 
-def score_group(cv: CompiledVersion, g: CGroup, weights: np.ndarray, trace: Trace,
-                by_cat: dict[int, np.ndarray], recs: RecordArrays, subjects: SubjectArrays,
-                relations: RelationArrays, day: int, members: dict[str, np.ndarray],
-                void: np.ndarray) -> tuple[np.ndarray, list[ModelScores]]:
+def score_group(
+    cv: CompiledVersion,
+    g: CGroup,
+    weights: np.ndarray,
+    trace: Trace,
+    by_cat: dict[int, np.ndarray],
+    recs: RecordArrays,
+    subjects: SubjectArrays,
+    relations: RelationArrays,
+    day: int,
+    members: dict[str, np.ndarray],
+    void: np.ndarray,
+) -> tuple[np.ndarray, list[ModelScores]]:
     """Finish one group: its sums (see :func:`group_sums`), then every points model's scores
     and grades (none for a factor's group)."""
-    sums = group_sums(cv, g, weights, trace, by_cat, recs, subjects, relations, day, members,
-                      void)
+    sums = group_sums(cv, g, weights, trace, by_cat, recs, subjects, relations, day, members, void)
     n = len(subjects)
     out = []
     for m in g.models:
@@ -411,8 +449,14 @@ def score_group(cv: CompiledVersion, g: CGroup, weights: np.ndarray, trace: Trac
     return sums, out
 
 
-def factor_scores(cv: CompiledVersion, m: CModel, sums: list[np.ndarray], traces: list[Trace],
-                  subjects: SubjectArrays, day: int) -> ModelScores:
+def factor_scores(
+    cv: CompiledVersion,
+    m: CModel,
+    sums: list[np.ndarray],
+    traces: list[Trace],
+    subjects: SubjectArrays,
+    day: int,
+) -> ModelScores:
     """A ``factors`` model: each factor's sub-score is ``factor_base`` plus its rules' points,
     kept within ``0..factor_max``; the score is ``lo + (hi - lo) * Σ weight * sub / factor_max``.
     ``sums`` are the factor groups' sums in factor order."""
@@ -427,8 +471,14 @@ def factor_scores(cv: CompiledVersion, m: CModel, sums: list[np.ndarray], traces
     return _finish(cv, m, score, scored, grade_caps(cv, m, traces, n), sub)
 
 
-def tier_scores(cv: CompiledVersion, m: CModel, recs: RecordArrays, subjects: SubjectArrays,
-                day: int, members: dict[str, np.ndarray]) -> ModelScores:
+def tier_scores(
+    cv: CompiledVersion,
+    m: CModel,
+    recs: RecordArrays,
+    subjects: SubjectArrays,
+    day: int,
+    members: dict[str, np.ndarray],
+) -> ModelScores:
     """A ``tiers`` model: the first tier whose conditions all hold is the grade (-1 when none
     does); there is no number (the score is ``NaN``).
 

@@ -44,8 +44,15 @@ class Links:
     relation: str
 
 
-def follow(relations: RelationArrays, relation: str, to: str, day: int, holders: np.ndarray,
-           since: np.ndarray, until: np.ndarray) -> Links:
+def follow(
+    relations: RelationArrays,
+    relation: str,
+    to: str,
+    day: int,
+    holders: np.ndarray,
+    since: np.ndarray,
+    until: np.ndarray,
+) -> Links:
     """The subjects reached on ``day`` from ``holders`` (sorted codes, with their standing's
     ``since``/``until``) along ``relation`` in direction ``to``."""
     rs, ro, rsince, runtil = relations.on(day, relation)
@@ -58,18 +65,22 @@ def follow(relations: RelationArrays, relation: str, to: str, day: int, holders:
     i = np.minimum(np.searchsorted(holders, src), len(holders) - 1)
     hit = holders[i] == src
     i = i[hit]
-    return Links(dst[hit].astype(np.int32), src[hit].astype(np.int32),
-                 np.maximum(since[i], rsince[hit]), np.minimum(until[i], runtil[hit]), relation)
+    return Links(
+        dst[hit].astype(np.int32),
+        src[hit].astype(np.int32),
+        np.maximum(since[i], rsince[hit]),
+        np.minimum(until[i], runtil[hit]),
+        relation,
+    )
 
 
-def propagated_reasons(lst: CList, direct: Membership, relations: RelationArrays,
-                       subjects: SubjectArrays, day: int) -> list[Reasons]:
+def propagated_reasons(
+    lst: CList, direct: Membership, relations: RelationArrays, subjects: SubjectArrays, day: int
+) -> list[Reasons]:
     """Reasons for subjects listed through ``lst.propagate`` from its direct members."""
     out = []
     for j, via in enumerate(lst.propagate):
-        links = follow(relations, via.relation, via.to, day, direct.subjects, direct.since,
-                       direct.until)
+        links = follow(relations, via.relation, via.to, day, direct.subjects, direct.since, direct.until)
         ok = exempt_mask(lst, subjects, links.receiver, day) & (links.receiver != links.source)
-        out.append(Reasons.of(links.receiver[ok], links.since[ok], links.until[ok], VIA,
-                              links.source[ok], j))
+        out.append(Reasons.of(links.receiver[ok], links.since[ok], links.until[ok], VIA, links.source[ok], j))
     return out

@@ -38,9 +38,12 @@ def summary_table(ev: Evaluation) -> pa.Table:
         code = OUTCOMES.index(name)
         by_effect[name] = pa.array(
             [[acts[c] for c in np.flatnonzero(prof.outcome[r, :-1] == code)] for r in range(rows)],
-            pa.list_(pa.string()))
-    disclosed = pa.array([[prof.channels[c] for c in np.flatnonzero(prof.disclosed[r])]
-                          for r in range(rows)], pa.list_(pa.string()))
+            pa.list_(pa.string()),
+        )
+    disclosed = pa.array(
+        [[prof.channels[c] for c in np.flatnonzero(prof.disclosed[r])] for r in range(rows)],
+        pa.list_(pa.string()),
+    )
     take = pa.array(prof.profile)
     kinds = pa.array([*list(SUBJECT_KINDS), None], pa.string())
     kind = np.where(ev.subjects.kind < 0, len(SUBJECT_KINDS), ev.subjects.kind).astype(np.int64)
@@ -60,19 +63,22 @@ def summary_table(ev: Evaluation) -> pa.Table:
         model[fresh] = f"{r.cv.rulebook}/{ms.model.id}"
         if len({x.cv.rulebook for x, _ in scoring}) > 1:
             key = f"{r.cv.rulebook}.{ms.model.id}"
-            extra[f"{key}.score"] = pa.array(np.where(ms.scored, ms.score, np.nan),
-                                             mask=~ms.scored | np.isnan(ms.score))
+            extra[f"{key}.score"] = pa.array(
+                np.where(ms.scored, ms.score, np.nan), mask=~ms.scored | np.isnan(ms.score)
+            )
             extra[f"{key}.grade"] = pa.array(np.where(ms.scored, g, None), pa.string())
-    return pa.table({
-        "subject": ev.subjects.ids,
-        "kind": kinds.take(pa.array(kind)),
-        "score": pa.array(score, mask=np.isnan(score)),
-        "grade": pa.array(grade, pa.string()),
-        "score_model": pa.array(model, pa.string()),
-        "lists": pa.array(row_lists, pa.list_(pa.string())).take(take),
-        "denied": by_effect["denied"].take(take),
-        "restricted": by_effect["restricted"].take(take),
-        "rewarded": by_effect["rewarded"].take(take),
-        "disclosed": disclosed.take(take),
-        **extra,
-    })
+    return pa.table(
+        {
+            "subject": ev.subjects.ids,
+            "kind": kinds.take(pa.array(kind)),
+            "score": pa.array(score, mask=np.isnan(score)),
+            "grade": pa.array(grade, pa.string()),
+            "score_model": pa.array(model, pa.string()),
+            "lists": pa.array(row_lists, pa.list_(pa.string())).take(take),
+            "denied": by_effect["denied"].take(take),
+            "restricted": by_effect["restricted"].take(take),
+            "rewarded": by_effect["rewarded"].take(take),
+            "disclosed": disclosed.take(take),
+            **extra,
+        }
+    )

@@ -19,10 +19,16 @@ __all__ = ["DAILY_SCHEMA", "DataCollector", "Reporter"]
 
 Reporter = Callable[[Any], Iterable[tuple[str, str, int]]]
 
-DAILY_SCHEMA = pa.schema([
-    ("day", pa.int32()), ("date", pa.date32()), ("reporter", pa.string()), ("regime", pa.string()),
-    ("key", pa.string()), ("value", pa.int64()),
-])
+DAILY_SCHEMA = pa.schema(
+    [
+        ("day", pa.int32()),
+        ("date", pa.date32()),
+        ("reporter", pa.string()),
+        ("regime", pa.string()),
+        ("key", pa.string()),
+        ("value", pa.int64()),
+    ]
+)
 
 
 class DataCollector:
@@ -49,8 +55,9 @@ class DataCollector:
 
     def total(self, reporter: str, key: str, regime: str | None = None) -> int:
         """Sum of a reporter's values for ``key`` over all days (and one regime when given)."""
-        rows = zip(self._rows["reporter"], self._rows["key"], self._rows["regime"],
-                   self._rows["value"], strict=True)
+        rows = zip(
+            self._rows["reporter"], self._rows["key"], self._rows["regime"], self._rows["value"], strict=True
+        )
         return sum(v for r, k, g, v in rows if r == reporter and k == key and (regime is None or g == regime))
 
 

@@ -77,26 +77,39 @@ def subjects_table(model: SocialCreditModel) -> pa.Table:
 
     off = pop.offsets()
     linked = np.full(n, -1, np.int64)
-    linked[off["vehicle"]:off["dog"]] = pop.codes("person", pop.vehicles["owner"])
-    linked[off["dog"]:off["total"]] = pop.codes("person", pop.dogs["owner"])
+    linked[off["vehicle"] : off["dog"]] = pop.codes("person", pop.vehicles["owner"])
+    linked[off["dog"] : off["total"]] = pop.codes("person", pop.dogs["owner"])
     rep = pop.organisations["rep"]
-    linked[off["organisation"]:off["government"]] = np.where(
-        rep >= 0, pop.codes("person", np.maximum(rep, 0)), -1)
-    index = np.concatenate([p["index"], pop.organisations["index"], pop.governments["index"],
-                            pop.vehicles["index"], pop.dogs["index"]])
-    return pa.table({
-        "subject": ids, "kind": reg["kind"], "region": reg["region"], "profession": reg["profession"],
-        "index": pa.array(index),
-        "birth_date": person_col(p["birth"].astype(np.int32), pa.int32()).cast(pa.date32()),
-        "age": person_col(p["age"], pa.int16()),
-        "sex": person_col(np.where(p["male"], "male", "female").astype(object), pa.string()),
-        "group": person_col(np.array(GROUPS, object)[_GROUP_OF[p["occupation"]]], pa.string()),
-        "income_band": person_col((p["income"] + 1).astype(np.int8), pa.int8()),
-        "commute": person_col(np.array(COMMUTES, object)[p["commute"]], pa.string()),
-        "propensity": person_col(p["propensity"], pa.int8()),
-        "household": person_col(names(pop.codes("person", p["household"])).astype(object), pa.string()),
-        "linked_person": pa.array(names(linked).astype(object), pa.string(), mask=linked < 0),
-    })
+    linked[off["organisation"] : off["government"]] = np.where(
+        rep >= 0, pop.codes("person", np.maximum(rep, 0)), -1
+    )
+    index = np.concatenate(
+        [
+            p["index"],
+            pop.organisations["index"],
+            pop.governments["index"],
+            pop.vehicles["index"],
+            pop.dogs["index"],
+        ]
+    )
+    return pa.table(
+        {
+            "subject": ids,
+            "kind": reg["kind"],
+            "region": reg["region"],
+            "profession": reg["profession"],
+            "index": pa.array(index),
+            "birth_date": person_col(p["birth"].astype(np.int32), pa.int32()).cast(pa.date32()),
+            "age": person_col(p["age"], pa.int16()),
+            "sex": person_col(np.where(p["male"], "male", "female").astype(object), pa.string()),
+            "group": person_col(np.array(GROUPS, object)[_GROUP_OF[p["occupation"]]], pa.string()),
+            "income_band": person_col((p["income"] + 1).astype(np.int8), pa.int8()),
+            "commute": person_col(np.array(COMMUTES, object)[p["commute"]], pa.string()),
+            "propensity": person_col(p["propensity"], pa.int8()),
+            "household": person_col(names(pop.codes("person", p["household"])).astype(object), pa.string()),
+            "linked_person": pa.array(names(linked).astype(object), pa.string(), mask=linked < 0),
+        }
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -109,8 +122,9 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def write_outputs(model: SocialCreditModel, out: Path, *, values: dict[str, Any] | None = None
-                  ) -> dict[str, Any]:
+def write_outputs(
+    model: SocialCreditModel, out: Path, *, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Write the run's files under ``out`` (see the module docstring); returns the manifest."""
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -125,15 +139,17 @@ def write_outputs(model: SocialCreditModel, out: Path, *, values: dict[str, Any]
         files["records.parquet"] = _write(model.records_table(), out / "records.parquet")
     if sc.outputs.subjects:
         files["subjects.parquet"] = _write(subjects_table(model), out / "subjects.parquet")
-    engines = {name: {rb.id: rulebook_hash(rb) for rb in eng.rulebooks}
-               for name, eng in model.engines.items()}
+    engines = {
+        name: {rb.id: rulebook_hash(rb) for rb in eng.rulebooks} for name, eng in model.engines.items()
+    }
     model.timings["outputs"] = time.perf_counter() - t0
     manifest = {
         "scenario": sc.model_dump(mode="json", exclude={"shards"}),
         "seed": model.seed,
         "sweep_values": values or {},
-        "population": {k: model.population.count(k) for k in
-                       ("person", "organisation", "government", "vehicle", "dog")}
+        "population": {
+            k: model.population.count(k) for k in ("person", "organisation", "government", "vehicle", "dog")
+        }
         | {"relations": int(model.registry.relations.num_rows)},
         "records": len(model.store),
         "regimes": model.regimes,
@@ -141,8 +157,11 @@ def write_outputs(model: SocialCreditModel, out: Path, *, values: dict[str, Any]
         "versions": _versions(),
         "files": files,
         "comparisons": model.comparisons(),
-        "run": {"shards": len(model.shards), "timings": {k: round(v, 3) for k, v in model.timings.items()},
-                "agent_days_per_second": model.agent_days_per_second()},
+        "run": {
+            "shards": len(model.shards),
+            "timings": {k: round(v, 3) for k, v in model.timings.items()},
+            "agent_days_per_second": model.agent_days_per_second(),
+        },
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", "utf-8")
     return manifest

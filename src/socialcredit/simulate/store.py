@@ -23,9 +23,18 @@ from socialcredit.vocabulary import vocabulary
 
 __all__ = ["RecordStore"]
 
-_COLUMNS = {"subject": np.int32, "category": np.int16, "day": np.int32, "value": np.float64,
-            "source": np.int16, "second": np.int32, "kind": np.int8, "block": np.int64,
-            "k": np.int64, "history": np.bool_}
+_COLUMNS = {
+    "subject": np.int32,
+    "category": np.int16,
+    "day": np.int32,
+    "value": np.float64,
+    "source": np.int16,
+    "second": np.int32,
+    "kind": np.int8,
+    "block": np.int64,
+    "k": np.int64,
+    "history": np.bool_,
+}
 
 
 def canonical_order(recs: Mapping[str, NDArray]) -> NDArray[np.int64]:
@@ -46,8 +55,9 @@ class RecordStore:
     def __len__(self) -> int:
         return self.n
 
-    def append(self, recs: Mapping[str, NDArray], day: NDArray[np.int64] | int, *,
-               history: bool = False) -> None:
+    def append(
+        self, recs: Mapping[str, NDArray], day: NDArray[np.int64] | int, *, history: bool = False
+    ) -> None:
         """Append records (already in order); ``day`` is one day or one per record."""
         m = len(recs["subject"])
         if not m:
@@ -56,7 +66,7 @@ class RecordStore:
             grow = max(2 * len(self._cols["subject"]), self.n + m)
             for c, arr in self._cols.items():
                 new = np.zeros(grow, arr.dtype)
-                new[:self.n] = arr[:self.n]
+                new[: self.n] = arr[: self.n]
                 self._cols[c] = new
         sl = slice(self.n, self.n + m)
         for c in _COLUMNS:
@@ -69,21 +79,31 @@ class RecordStore:
         self.n += m
 
     def column(self, name: str) -> NDArray:
-        return self._cols[name][:self.n]
+        return self._cols[name][: self.n]
 
     def arrays(self) -> RecordArrays:
         """The records so far as the engine's input (views, no copy; nothing is void)."""
         c = self.column
-        return RecordArrays(c("subject"), c("category"), c("day"), c("value"),
-                            np.zeros(self.n, bool), self.categories, c("source"), self.sources, None)
+        return RecordArrays(
+            c("subject"),
+            c("category"),
+            c("day"),
+            c("value"),
+            np.zeros(self.n, bool),
+            self.categories,
+            c("source"),
+            self.sources,
+            None,
+        )
 
     def counts(self, first: int, what: str = "category") -> NDArray[np.int64]:
         """Records per category (or source) from position ``first`` on."""
         size = len(self.categories if what == "category" else self.sources)
-        return np.bincount(self._cols[what][first:self.n], minlength=size)
+        return np.bincount(self._cols[what][first : self.n], minlength=size)
 
-    def table(self, subject_ids: pa.Array, *, prefix: str, start: int = 0, stop: int | None = None
-              ) -> pa.Table:
+    def table(
+        self, subject_ids: pa.Array, *, prefix: str, start: int = 0, stop: int | None = None
+    ) -> pa.Table:
         """The records in the record contract (id, subject, category, occurred_at, source,
         value), ready for Parquet or ``Ledger.append_records``.
 
@@ -110,15 +130,23 @@ class RecordStore:
         ids = pc.binary_join_element_wise(pa.array(tag), ymd, pa.array(body), "-")
         cats = pa.array(list(self.categories), pa.string())
         srcs = pa.array(list(self.sources), pa.string())
-        return pa.table({
-            "id": ids,
-            "subject": subject_ids.take(pa.array(c("subject"))),
-            "category": cats.take(pa.array(c("category").astype(np.int32))),
-            "occurred_at": occurred,
-            "source": srcs.take(pa.array(c("source").astype(np.int32))),
-            "value": pa.array(c("value")),
-        }) if n else pa.table({k: pa.array([], pa.string()) for k in (
-            "id", "subject", "category", "occurred_at", "source")} | {"value": pa.array([], pa.float64())})
+        return (
+            pa.table(
+                {
+                    "id": ids,
+                    "subject": subject_ids.take(pa.array(c("subject"))),
+                    "category": cats.take(pa.array(c("category").astype(np.int32))),
+                    "occurred_at": occurred,
+                    "source": srcs.take(pa.array(c("source").astype(np.int32))),
+                    "value": pa.array(c("value")),
+                }
+            )
+            if n
+            else pa.table(
+                {k: pa.array([], pa.string()) for k in ("id", "subject", "category", "occurred_at", "source")}
+                | {"value": pa.array([], pa.float64())}
+            )
+        )
 
 
 def day_number(day: dt.date) -> int:

@@ -32,8 +32,17 @@ from socialcredit.society.population import _GROUP_OF, AGE_BANDS, Population
 from socialcredit.society.rates import ONE, Behaviour, RateSpec, class_spaces, rate_table
 from socialcredit.vocabulary import vocabulary
 
-__all__ = ["EPOCH", "KINDS", "BehaviourModel", "DayDraws", "Group", "coverage_table", "draw_values",
-           "event_ids", "value_table"]
+__all__ = [
+    "EPOCH",
+    "KINDS",
+    "BehaviourModel",
+    "DayDraws",
+    "Group",
+    "coverage_table",
+    "draw_values",
+    "event_ids",
+    "value_table",
+]
 
 EPOCH = dt.date(1970, 1, 1)
 KINDS = ("person", "organisation", "government", "vehicle", "dog")
@@ -81,7 +90,7 @@ class Group:
     def refresh(self, rows: NDArray[np.int64]) -> None:
         """Recompute the rate sums and maxima of cell ``rows`` (exact integer sums)."""
         for lo in range(0, len(rows), _CHUNK_CELLS):
-            part = rows[lo:lo + _CHUNK_CELLS]
+            part = rows[lo : lo + _CHUNK_CELLS]
             a, b = self.starts[part], self.starts[part + 1]
             idx = np.concatenate([np.arange(x, y) for x, y in zip(a, b, strict=True)])
             vals = self.table[self.klass[idx]]
@@ -167,10 +176,17 @@ class BehaviourModel:
         scale: rate multipliers per category or action name.
     """
 
-    def __init__(self, population: Population, behaviour: Behaviour, *, seed: int,
-                 coverage: tuple[list[int], NDArray[np.float64]],
-                 blocks: tuple[int, int] | None = None, scale: Mapping[str, float] | None = None,
-                 with_governments: bool = True) -> None:
+    def __init__(
+        self,
+        population: Population,
+        behaviour: Behaviour,
+        *,
+        seed: int,
+        coverage: tuple[list[int], NDArray[np.float64]],
+        blocks: tuple[int, int] | None = None,
+        scale: Mapping[str, float] | None = None,
+        with_governments: bool = True,
+    ) -> None:
         voc = vocabulary()
         self.population, self.behaviour, self.seed = population, behaviour, seed
         self.categories = list(voc.categories)
@@ -191,14 +207,14 @@ class BehaviourModel:
         channels = behaviour.channels.value
         self.channel_names = sorted(set(channels.values()))
         self.source_channel = np.array([self.channel_names.index(channels[s]) for s in self.sources])
-        self.cat_sources = [np.array([self.sources.index(s) for s in voc.categories[c].sources])
-                            for c in self.categories]
+        self.cat_sources = [
+            np.array([self.sources.index(s) for s in voc.categories[c].sources]) for c in self.categories
+        ]
         self.n_sources = np.array([len(x) for x in self.cat_sources])
         self.source_table = np.zeros((len(self.categories), self.n_sources.max()), np.int16)
         for c, srcs in enumerate(self.cat_sources):
-            self.source_table[c, :len(srcs)] = srcs
-        self.effects = {c: behaviour.spec(c).effect for c in self.categories
-                        if behaviour.spec(c).effect}
+            self.source_table[c, : len(srcs)] = srcs
+        self.effects = {c: behaviour.spec(c).effect for c in self.categories if behaviour.spec(c).effect}
         self.values = value_table([spec.value for _, spec, _ in self.columns])
         self.months = np.ones((len(self.columns), 13), bool)
         for j, (_, spec, _) in enumerate(self.columns):
@@ -226,21 +242,47 @@ class BehaviourModel:
 
         def add(kind: str, index: NDArray, block: NDArray, klass: NDArray, region: NDArray) -> None:
             k = KINDS.index(kind)
-            parts.append({"codes": pop.codes(kind, index), "keys": index,
-                          "kind": np.full(len(index), k, np.int8), "cell": block * 8 + k,
-                          "klass": np.asarray(klass, np.int64) + self.offsets[kind],
-                          "region": self._region_rows(region)})
+            parts.append(
+                {
+                    "codes": pop.codes(kind, index),
+                    "keys": index,
+                    "kind": np.full(len(index), k, np.int8),
+                    "cell": block * 8 + k,
+                    "klass": np.asarray(klass, np.int64) + self.offsets[kind],
+                    "region": self._region_rows(region),
+                }
+            )
 
         pm = (p["block"] >= lo) & (p["block"] < hi)
         age_band = np.searchsorted(np.array(AGE_BANDS), p["age"][pm], side="right") - 1
-        add("person", p["index"][pm], p["block"][pm], self.spaces["person"].encode(
-            age=np.maximum(age_band, 0), sex=p["male"][pm].astype(int), income=p["income"][pm],
-            group=_GROUP_OF[p["occupation"][pm]], commute=p["commute"][pm],
-            propensity=p["propensity"][pm], case=np.zeros(pm.sum(), int)), p["region"][pm])
+        add(
+            "person",
+            p["index"][pm],
+            p["block"][pm],
+            self.spaces["person"].encode(
+                age=np.maximum(age_band, 0),
+                sex=p["male"][pm].astype(int),
+                income=p["income"][pm],
+                group=_GROUP_OF[p["occupation"][pm]],
+                commute=p["commute"][pm],
+                propensity=p["propensity"][pm],
+                case=np.zeros(pm.sum(), int),
+            ),
+            p["region"][pm],
+        )
         om = (o["block"] >= lo) & (o["block"] < hi)
-        add("organisation", o["index"][om], o["block"][om], self.spaces["organisation"].encode(
-            sector=o["sector"][om], size=o["size"][om], propensity=o["propensity"][om],
-            case=np.zeros(om.sum(), int)), o["region"][om])
+        add(
+            "organisation",
+            o["index"][om],
+            o["block"][om],
+            self.spaces["organisation"].encode(
+                sector=o["sector"][om],
+                size=o["size"][om],
+                propensity=o["propensity"][om],
+                case=np.zeros(om.sum(), int),
+            ),
+            o["region"][om],
+        )
         gm = np.full(len(g["index"]), with_governments)
         add("government", g["index"][gm], np.zeros(gm.sum(), np.int64), np.zeros(gm.sum()), g["region"][gm])
         owner_prop = np.zeros(pop.spec.size, np.int8)
@@ -256,8 +298,7 @@ class BehaviourModel:
         """The subjects of ``kind`` in this shard (see :class:`Members`)."""
         g = self.group
         pos = np.flatnonzero(g.kind == KINDS.index(kind))
-        return Members(kind, pos, g.codes[pos], g.keys[pos], g.klass[pos] - self.offsets[kind],
-                       g.region[pos])
+        return Members(kind, pos, g.codes[pos], g.keys[pos], g.klass[pos] - self.offsets[kind], g.region[pos])
 
     def set_coverage(self, coverage: tuple[list[int], NDArray[np.float64]]) -> None:
         """New coverage per region row and channel (see :func:`coverage_table`)."""
@@ -270,8 +311,10 @@ class BehaviourModel:
         if unknown:
             raise KeyError(f"no category or action {', '.join(unknown)} to rescale")
         self.scale = dict(scale)
-        full = np.concatenate([rate_table(self.spaces[k], self.columns, self.propensity, self.scale)[:-1]
-                               for k in KINDS] + [np.zeros((1, len(self.columns)), np.int64)])
+        full = np.concatenate(
+            [rate_table(self.spaces[k], self.columns, self.propensity, self.scale)[:-1] for k in KINDS]
+            + [np.zeros((1, len(self.columns)), np.int64)]
+        )
         self.cols = np.flatnonzero(full.any(axis=0))
         self.table = np.ascontiguousarray(full[:, self.cols])
         self.col_position = np.full(len(self.columns), -1, np.int64)
@@ -330,14 +373,26 @@ class BehaviourModel:
             seen = u_seen < self.coverage[g.region[member[ev]], self.source_channel[source]]
             ev, source, sub = ev[seen], source[seen], sub[seen]
         a = np.flatnonzero(att)
-        attempts = {"action": col[a] - n_cat, "subject": g.codes[member[a]],
-                    "kind": (cl[a] % 8).astype(np.int8), "block": cl[a] // 8, "k": k[a], "member": member[a]}
+        attempts = {
+            "action": col[a] - n_cat,
+            "subject": g.codes[member[a]],
+            "kind": (cl[a] % 8).astype(np.int8),
+            "block": cl[a] // 8,
+            "k": k[a],
+            "member": member[a],
+        }
         second = 7 * 3600 + (rng.uniform(key, sub | np.uint64(2)) * 15 * 3600).astype(np.int32)
-        records = {"subject": g.codes[member[ev]], "category": col[ev].astype(np.int16),
-                   "source": source.astype(np.int16), "second": second,
-                   "value": draw_values(self.values, col[ev], key, sub | np.uint64(3)),
-                   "kind": (cl[ev] % 8).astype(np.int8), "block": cl[ev] // 8, "k": k[ev],
-                   "member": member[ev]}
+        records = {
+            "subject": g.codes[member[ev]],
+            "category": col[ev].astype(np.int16),
+            "source": source.astype(np.int16),
+            "second": second,
+            "value": draw_values(self.values, col[ev], key, sub | np.uint64(3)),
+            "kind": (cl[ev] % 8).astype(np.int8),
+            "block": cl[ev] // 8,
+            "k": k[ev],
+            "member": member[ev],
+        }
         return DayDraws(_cat([records], _RECORD_FIELDS), _cat([attempts], _ATTEMPT_FIELDS), events)
 
     def _choose(self, day: int, bi: NDArray, ci: NDArray, eid: NDArray[np.uint64]) -> NDArray[np.int64]:
@@ -405,22 +460,42 @@ class BehaviourModel:
         return full[self.members(kind).klass]
 
 
-_RECORD_FIELDS = {"subject": np.int64, "category": np.int16, "source": np.int16, "second": np.int32,
-                  "value": np.float64, "kind": np.int8, "block": np.int64, "k": np.int64,
-                  "member": np.int64}
-_ATTEMPT_FIELDS = {"action": np.int64, "subject": np.int64, "kind": np.int8, "block": np.int64,
-                   "k": np.int64, "member": np.int64}
+_RECORD_FIELDS = {
+    "subject": np.int64,
+    "category": np.int16,
+    "source": np.int16,
+    "second": np.int32,
+    "value": np.float64,
+    "kind": np.int8,
+    "block": np.int64,
+    "k": np.int64,
+    "member": np.int64,
+}
+_ATTEMPT_FIELDS = {
+    "action": np.int64,
+    "subject": np.int64,
+    "kind": np.int8,
+    "block": np.int64,
+    "k": np.int64,
+    "member": np.int64,
+}
 
 
 def event_ids(cell: NDArray, column: NDArray, k: NDArray) -> NDArray[np.uint64]:
     """One counter per event of a day: cell (block x 8 + kind, 30 bits), column (8), event
     number (20) packed into 58 bits, leaving 6 for the tries of :meth:`BehaviourModel._choose`."""
-    if len(k) and (int(np.max(k)) >= 1 << 20 or int(np.max(column)) >= 1 << 8
-                   or int(np.max(cell)) >= 1 << 30):
-        raise OverflowError("more than 2**20 events in one cell, column and day, 256 columns or "
-                            "2**27 blocks: use bigger blocks")
-    return ((np.asarray(cell, np.uint64) << np.uint64(28)) | (np.asarray(column, np.uint64) << np.uint64(20))
-            | np.asarray(k, np.uint64))
+    if len(k) and (
+        int(np.max(k)) >= 1 << 20 or int(np.max(column)) >= 1 << 8 or int(np.max(cell)) >= 1 << 30
+    ):
+        raise OverflowError(
+            "more than 2**20 events in one cell, column and day, 256 columns or "
+            "2**27 blocks: use bigger blocks"
+        )
+    return (
+        (np.asarray(cell, np.uint64) << np.uint64(28))
+        | (np.asarray(column, np.uint64) << np.uint64(20))
+        | np.asarray(k, np.uint64)
+    )
 
 
 def _cat(parts: list[dict[str, NDArray]], fields: Mapping[str, Any]) -> dict[str, NDArray]:
@@ -445,8 +520,9 @@ def value_table(specs: list[Mapping[str, Any] | None]) -> NDArray[np.float64]:
     return out
 
 
-def draw_values(table: NDArray[np.float64], col: NDArray, key: int, counter: NDArray[np.uint64]
-                ) -> NDArray[np.float64]:
+def draw_values(
+    table: NDArray[np.float64], col: NDArray, key: int, counter: NDArray[np.uint64]
+) -> NDArray[np.float64]:
     """Record values for events of columns ``col`` (rows of :func:`value_table`): ``uniform``
     between the two parameters, or ``gamma`` (shape, scale) by the Wilson–Hilferty
     approximation; rounded to the decimals, at least the minimum; 1 where the column has none.
@@ -463,9 +539,9 @@ def draw_values(table: NDArray[np.float64], col: NDArray, key: int, counter: NDA
     return np.where(t[:, 0] == 0, 1.0, v)
 
 
-def coverage_table(behaviour: Behaviour, regions: list[int],
-                   overrides: Mapping[str, Mapping[str, float]] | None = None
-                   ) -> tuple[list[int], NDArray[np.float64]]:
+def coverage_table(
+    behaviour: Behaviour, regions: list[int], overrides: Mapping[str, Mapping[str, float]] | None = None
+) -> tuple[list[int], NDArray[np.float64]]:
     """Coverage per region row and channel: the defaults, then per-region overrides (keyed by
     jurisdiction name or code, or ``all``)."""
     from socialcredit.regions import jurisdiction

@@ -33,8 +33,9 @@ from socialcredit.society import rng
 __all__ = ["clustering", "degrees", "out_ties", "undirected"]
 
 
-def out_ties(seed: int, persons: NDArray[np.int64], *, size: int, block_size: int,
-             params: Mapping[str, Any]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def out_ties(
+    seed: int, persons: NDArray[np.int64], *, size: int, block_size: int, params: Mapping[str, Any]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """The ties that ``persons`` start: ``(source, target)`` index arrays (no self-ties)."""
     persons = np.asarray(persons, np.int64)
     alpha, lo, cap = float(params["alpha"]), int(params["min"]), int(params["cap"])
@@ -48,8 +49,9 @@ def out_ties(seed: int, persons: NDArray[np.int64], *, size: int, block_size: in
     # Local: a geometric distance (mean `scale`), either side, wrapped inside the block.
     start = (src // block_size) * block_size
     width = np.minimum(start + block_size, size) - start
-    dist = 1 + np.floor(-np.log1p(-rng.uniform(rng.key(seed, "graph/distance"), src, k))
-                        * float(params["scale"])).astype(np.int64)
+    dist = 1 + np.floor(
+        -np.log1p(-rng.uniform(rng.key(seed, "graph/distance"), src, k)) * float(params["scale"])
+    ).astype(np.int64)
     side = np.where(rng.uniform(rng.key(seed, "graph/side"), src, k) < 0.5, -1, 1)
     near = start + np.mod(src - start + side * dist, np.maximum(width, 1))
     far = np.floor(rng.uniform(rng.key(seed, "graph/far"), src, k) * size).astype(np.int64)
@@ -58,8 +60,9 @@ def out_ties(seed: int, persons: NDArray[np.int64], *, size: int, block_size: in
     return src[keep], dst[keep]
 
 
-def undirected(src: NDArray[np.int64], dst: NDArray[np.int64], size: int
-               ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def undirected(
+    src: NDArray[np.int64], dst: NDArray[np.int64], size: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Ties as sorted unique ``(min, max)`` pairs."""
     a, b = np.minimum(src, dst), np.maximum(src, dst)
     key = np.unique(a * np.int64(size) + b)
@@ -71,8 +74,9 @@ def degrees(a: NDArray[np.int64], b: NDArray[np.int64], size: int) -> NDArray[np
     return np.bincount(a, minlength=size) + np.bincount(b, minlength=size)
 
 
-def clustering(a: NDArray[np.int64], b: NDArray[np.int64], size: int, *, sample: int = 2000,
-               seed: int = 0) -> float:
+def clustering(
+    a: NDArray[np.int64], b: NDArray[np.int64], size: int, *, sample: int = 2000, seed: int = 0
+) -> float:
     """Average local clustering coefficient over a sample of persons with two friends or more
     (a check for tests and docs, not used by the model)."""
     order = np.argsort(np.r_[a, b], kind="stable")
@@ -86,7 +90,7 @@ def clustering(a: NDArray[np.int64], b: NDArray[np.int64], size: int, *, sample:
     edges = set(zip(a.tolist(), b.tolist(), strict=True))
     total = 0.0
     for v in pick.tolist():
-        ns = nbr[start[v]:start[v + 1]].tolist()
-        links = sum((min(x, y), max(x, y)) in edges for i, x in enumerate(ns) for y in ns[i + 1:])
+        ns = nbr[start[v] : start[v + 1]].tolist()
+        links = sum((min(x, y), max(x, y)) in edges for i, x in enumerate(ns) for y in ns[i + 1 :])
         total += links / (len(ns) * (len(ns) - 1) / 2)
     return total / len(pick)

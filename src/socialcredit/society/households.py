@@ -26,8 +26,9 @@ def _ranks(block: NDArray[np.int64], order: NDArray[np.int64]) -> tuple[NDArray,
     return rank, sizes[group]
 
 
-def match_spouses(block: NDArray[np.int64], birth: NDArray[np.int64], male: NDArray[np.bool_],
-                  married: NDArray[np.bool_]) -> NDArray[np.int64]:
+def match_spouses(
+    block: NDArray[np.int64], birth: NDArray[np.int64], male: NDArray[np.bool_], married: NDArray[np.bool_]
+) -> NDArray[np.int64]:
     """The position of each person's spouse (-1: none).
 
     In each block, married men and married women are each sorted by birth date; the smaller
@@ -68,10 +69,18 @@ def match_spouses(block: NDArray[np.int64], birth: NDArray[np.int64], male: NDAr
     return spouse
 
 
-def match_parents(block: NDArray[np.int64], birth: NDArray[np.int64], male: NDArray[np.bool_],
-                  spouse: NDArray[np.int64], wants: NDArray[np.bool_], index: NDArray[np.int64],
-                  *, seed: int, gap: tuple[float, float], limits: tuple[float, float]
-                  ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def match_parents(
+    block: NDArray[np.int64],
+    birth: NDArray[np.int64],
+    male: NDArray[np.bool_],
+    spouse: NDArray[np.int64],
+    wants: NDArray[np.bool_],
+    index: NDArray[np.int64],
+    *,
+    seed: int,
+    gap: tuple[float, float],
+    limits: tuple[float, float],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Positions of each person's mother and father (-1: none).
 
     A person who ``wants`` parents gets the married woman of the block whose birth date is

@@ -72,8 +72,9 @@ def load_parameters(name: str) -> dict[str, Parameter]:
     return _parse(name, path.read_text("utf-8"))
 
 
-def with_overrides(base: Mapping[str, Parameter], overrides: Mapping[str, Any] | None,
-                   *, where: str) -> dict[str, Parameter]:
+def with_overrides(
+    base: Mapping[str, Parameter], overrides: Mapping[str, Any] | None, *, where: str
+) -> dict[str, Parameter]:
     """``base`` with scenario overrides applied.
 
     An override is either a bare value (kept with the base's citation, marked as set by the

@@ -51,22 +51,82 @@ __all__ = [
     "shard_blocks",
 ]
 
-OCCUPATIONS = ("student", "worker", "farmer", "office worker", "driver", "engineer", "shopkeeper",
-               "doctor", "teacher", "lawyer", "accountant", "tour guide", "civil servant",
-               "unemployed", "retired")
+OCCUPATIONS = (
+    "student",
+    "worker",
+    "farmer",
+    "office worker",
+    "driver",
+    "engineer",
+    "shopkeeper",
+    "doctor",
+    "teacher",
+    "lawyer",
+    "accountant",
+    "tour guide",
+    "civil servant",
+    "unemployed",
+    "retired",
+)
 GROUPS = ("student", "worker", "professional", "civil_servant", "retired", "unemployed")
 _GROUP_OF = np.array([0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 5, 4], np.int8)
-_EMPLOYABLE = np.isin(np.arange(len(OCCUPATIONS)), [OCCUPATIONS.index(o) for o in (
-    "worker", "office worker", "driver", "engineer", "accountant", "lawyer")])
+_EMPLOYABLE = np.isin(
+    np.arange(len(OCCUPATIONS)),
+    [OCCUPATIONS.index(o) for o in ("worker", "office worker", "driver", "engineer", "accountant", "lawyer")],
+)
 COMMUTES = ("walk_bike", "transit", "car", "rail")
 AGE_BANDS = (5, 18, 30, 45, 60, 75)  # lower bounds: 5-17, 18-29, ..., 75+
 ORG_SIZE_WEIGHT = np.array([1, 5, 25], np.int64)  # employees drawn in proportion
 CANDIDATES = 32  # identifier indices tried per person
 KIND = {k: i for i, k in enumerate(SUBJECT_KINDS)}
-_FAMILY = ("Zhang", "Wang", "Li", "Zhao", "Chen", "Liu", "Yang", "Huang", "Zhou", "Wu", "Xu",
-           "Sun", "Ma", "Zhu", "Hu", "Guo", "He", "Lin", "Gao", "Luo")
-_GIVEN = ("Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Yan", "Jun", "Hui", "Tao", "Ying",
-          "Li", "Hua", "Ping", "Gang", "Xin", "Yu", "Bo", "Lan", "Ming", "Hong", "Chao", "Xia")
+_FAMILY = (
+    "Zhang",
+    "Wang",
+    "Li",
+    "Zhao",
+    "Chen",
+    "Liu",
+    "Yang",
+    "Huang",
+    "Zhou",
+    "Wu",
+    "Xu",
+    "Sun",
+    "Ma",
+    "Zhu",
+    "Hu",
+    "Guo",
+    "He",
+    "Lin",
+    "Gao",
+    "Luo",
+)
+_GIVEN = (
+    "Wei",
+    "Fang",
+    "Na",
+    "Min",
+    "Jing",
+    "Lei",
+    "Qiang",
+    "Yan",
+    "Jun",
+    "Hui",
+    "Tao",
+    "Ying",
+    "Li",
+    "Hua",
+    "Ping",
+    "Gang",
+    "Xin",
+    "Yu",
+    "Bo",
+    "Lan",
+    "Ming",
+    "Hong",
+    "Chao",
+    "Xia",
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +138,9 @@ class PopulationSpec:
     regions: tuple[tuple[str, float], ...] = (("009100", 1.0),)
     start: dt.date = dt.date(2018, 1, 1)
     block_size: int = 1024
-    params: Mapping[str, Parameter] = field(default_factory=lambda: load_parameters("population"),
-                                            hash=False, compare=False)
+    params: Mapping[str, Parameter] = field(
+        default_factory=lambda: load_parameters("population"), hash=False, compare=False
+    )
 
     @property
     def n_blocks(self) -> int:
@@ -202,8 +263,11 @@ def _persons(spec: PopulationSpec, lo: int, hi: int) -> dict[str, NDArray]:
     u = lambda name: rng.uniform(rng.key(seed, f"population/{name}"), idx)  # noqa: E731
     # occupation
     occ = _pick(rng.key(seed, "population/occupation"), _occupation_cdf(spec), idx)
-    student = (age < 18) | ((age < 22) & (u("student") < spec.value("student_share_18_21"))) | (
-        (age >= 22) & (age < 25) & (u("student") < spec.value("student_share_22_24")))
+    student = (
+        (age < 18)
+        | ((age < 22) & (u("student") < spec.value("student_share_18_21")))
+        | ((age >= 22) & (age < 25) & (u("student") < spec.value("student_share_22_24")))
+    )
     occ = np.where(student, 0, np.where(age >= 60, OCCUPATIONS.index("retired"), occ)).astype(np.int8)
     group = _GROUP_OF[occ]
     inc_table = spec.value("income_by_group")
@@ -222,9 +286,17 @@ def _persons(spec: PopulationSpec, lo: int, hi: int) -> dict[str, NDArray]:
     married = old_enough & (u("married") < _by_age(spec.value("married_share"), age))
     spouse = match_spouses(block, birth, male, married)
     wants = (age < 18) | ((age < 50) & (u("parents") < spec.value("adult_child_link")))
-    mother, father = match_parents(block, birth, male, spouse, wants, idx, seed=seed,
-                                   gap=tuple(spec.value("mother_age_gap")),
-                                   limits=tuple(spec.value("parent_gap_limits")))
+    mother, father = match_parents(
+        block,
+        birth,
+        male,
+        spouse,
+        wants,
+        idx,
+        seed=seed,
+        gap=tuple(spec.value("mother_age_gap")),
+        limits=tuple(spec.value("parent_gap_limits")),
+    )
     head = np.where(male | (spouse < 0), np.arange(len(idx)), spouse)
     head = np.where((age < 18) & (father >= 0), father, head)
     # vehicles (car commuters, at most `vehicle_slots` per block) and dogs
@@ -241,12 +313,25 @@ def _persons(spec: PopulationSpec, lo: int, hi: int) -> dict[str, NDArray]:
         return np.where(p >= 0, idx[np.maximum(p, 0)], -1)
 
     return {
-        "index": idx, "id": ident, "block": block, "birth": birth, "male": male,
-        "region": region.astype(np.int32), "age": age.astype(np.int16), "occupation": occ,
-        "income": income, "commute": commute, "propensity": propensity,
-        "spouse": pos_to_index(spouse), "mother": pos_to_index(mother),
-        "father": pos_to_index(father), "household": idx[head],
-        "car": car, "car_rank": car_rank, "dog": dog, "dog_rank": dog_rank,
+        "index": idx,
+        "id": ident,
+        "block": block,
+        "birth": birth,
+        "male": male,
+        "region": region.astype(np.int32),
+        "age": age.astype(np.int16),
+        "occupation": occ,
+        "income": income,
+        "commute": commute,
+        "propensity": propensity,
+        "spouse": pos_to_index(spouse),
+        "mother": pos_to_index(mother),
+        "father": pos_to_index(father),
+        "household": idx[head],
+        "car": car,
+        "car_rank": car_rank,
+        "dog": dog,
+        "dog_rank": dog_rank,
     }
 
 
@@ -257,8 +342,9 @@ def _occupation_cdf(spec: PopulationSpec) -> NDArray[np.float64]:
     return np.cumsum(w / w.sum())
 
 
-def _organisations(spec: PopulationSpec, p: dict[str, NDArray], lo_block: int, hi_block: int
-                   ) -> tuple[dict[str, NDArray], list[tuple]]:
+def _organisations(
+    spec: PopulationSpec, p: dict[str, NDArray], lo_block: int, hi_block: int
+) -> tuple[dict[str, NDArray], list[tuple]]:
     seed, slots, rate = spec.seed, spec.org_slots, int(spec.value("organisations_per_1000"))
     blocks = np.arange(lo_block, hi_block, dtype=np.int64)
     in_block = np.bincount(p["block"] - lo_block, minlength=len(blocks))
@@ -283,13 +369,22 @@ def _organisations(spec: PopulationSpec, p: dict[str, NDArray], lo_block: int, h
     first_in_block = np.r_[0, np.cumsum(in_block)][:-1]
     region_src = np.where(rep >= 0, rep - p["index"][0], first_in_block[b - lo_block])
     region = p["region"][region_src]
-    orgs = {"index": index, "block": b, "sector": sector.astype(np.int8), "size": size.astype(np.int8),
-            "propensity": prop.astype(np.int8), "rep": rep, "region": region}
-    rel: list[tuple] = [("legal_representative_of", KIND["person"], rep[rep >= 0],
-                         KIND["organisation"], index[rep >= 0])]
+    orgs = {
+        "index": index,
+        "block": b,
+        "sector": sector.astype(np.int8),
+        "size": size.astype(np.int8),
+        "propensity": prop.astype(np.int8),
+        "rep": rep,
+        "region": region,
+    }
+    rel: list[tuple] = [
+        ("legal_representative_of", KIND["person"], rep[rep >= 0], KIND["organisation"], index[rep >= 0])
+    ]
     # employees: size-weighted choice among the block's organisations (integer weights: exact)
-    emp = _EMPLOYABLE[p["occupation"]] & (rng.uniform(rng.key(seed, "org/employed"), p["index"])
-                                          < spec.value("employed_share"))
+    emp = _EMPLOYABLE[p["occupation"]] & (
+        rng.uniform(rng.key(seed, "org/employed"), p["index"]) < spec.value("employed_share")
+    )
     has_org = count[p["block"] - lo_block] > 0
     emp &= has_org
     w = ORG_SIZE_WEIGHT[size]
@@ -299,14 +394,15 @@ def _organisations(spec: PopulationSpec, p: dict[str, NDArray], lo_block: int, h
     total = np.r_[cum, 0][np.maximum(org_first + count - 1, 0)] - before
     who = np.flatnonzero(emp)
     bb = p["block"][who] - lo_block
-    target = before[bb] + np.floor(rng.uniform(rng.key(seed, "org/employer"), p["index"][who])
-                                   * total[bb]).astype(np.int64)
+    target = before[bb] + np.floor(
+        rng.uniform(rng.key(seed, "org/employer"), p["index"][who]) * total[bb]
+    ).astype(np.int64)
     employer = np.searchsorted(cum, target, side="right")
     rel.append(("employee_of", KIND["person"], p["index"][who], KIND["organisation"], index[employer]))
     partner = (rng.uniform(rng.key(seed, "org/partner"), index) < spec.value("partner_share")) & (
-        k + 1 < count[b - lo_block])
-    rel.append(("partner_of", KIND["organisation"], index[partner], KIND["organisation"],
-                index[partner] + 1))
+        k + 1 < count[b - lo_block]
+    )
+    rel.append(("partner_of", KIND["organisation"], index[partner], KIND["organisation"], index[partner] + 1))
     return orgs, rel
 
 
@@ -326,16 +422,23 @@ def generate_shard(spec: PopulationSpec, lo_block: int, hi_block: int) -> Popula
     rel += org_rel
     cs = p["occupation"] == OCCUPATIONS.index("civil servant")
     rel.append(("employee_of", person, p["index"][cs], KIND["government"], p["region"][cs].astype(np.int64)))
-    vehicles = {"index": p["block"][p["car"]] * spec.vehicle_slots + p["car_rank"][p["car"]],
-                "owner": p["index"][p["car"]], "block": p["block"][p["car"]],
-                "region": p["region"][p["car"]]}
-    dogs = {"index": p["block"][p["dog"]] * spec.dog_slots + p["dog_rank"][p["dog"]],
-            "owner": p["index"][p["dog"]], "block": p["block"][p["dog"]],
-            "region": p["region"][p["dog"]]}
+    vehicles = {
+        "index": p["block"][p["car"]] * spec.vehicle_slots + p["car_rank"][p["car"]],
+        "owner": p["index"][p["car"]],
+        "block": p["block"][p["car"]],
+        "region": p["region"][p["car"]],
+    }
+    dogs = {
+        "index": p["block"][p["dog"]] * spec.dog_slots + p["dog_rank"][p["dog"]],
+        "owner": p["index"][p["dog"]],
+        "block": p["block"][p["dog"]],
+        "region": p["region"][p["dog"]],
+    }
     rel.append(("owner_of", person, vehicles["owner"], KIND["vehicle"], vehicles["index"]))
     rel.append(("owner_of", person, dogs["owner"], KIND["dog"], dogs["index"]))
-    a, b = graph.out_ties(spec.seed, p["index"], size=spec.size, block_size=spec.block_size,
-                          params=spec.value("friends"))
+    a, b = graph.out_ties(
+        spec.seed, p["index"], size=spec.size, block_size=spec.block_size, params=spec.value("friends")
+    )
     a, b = graph.undirected(a, b, spec.size)
     rel.append(("friend_of", person, a, person, b))
     for extra in ("car", "car_rank", "dog", "dog_rank"):
@@ -364,7 +467,8 @@ def check_capacity(spec: PopulationSpec) -> None:
     if spec.size * CANDIDATES > have:
         raise ParameterError(
             f"{spec.size:,} persons need {spec.size * CANDIDATES:,} identifier candidates but the "
-            f"generator has {have:,}; spread the population over several regions or lower `size`")
+            f"generator has {have:,}; spread the population over several regions or lower `size`"
+        )
 
 
 def generate_population(spec: PopulationSpec, *, shards: int = 1) -> Population:
@@ -399,10 +503,16 @@ class Population:
             size = parts[0].spec.size
             a, b = graph.undirected(rel["s_key"][friend], rel["o_key"][friend], size)
             rest = {c: v[~friend] for c, v in rel.items()}
-            rel = {c: np.concatenate([rest[c], v]) for c, v in {
-                "relation": np.full(len(a), RELATION_KINDS.index("friend_of"), np.int8),
-                "s_kind": np.zeros(len(a), np.int8), "s_key": a,
-                "o_kind": np.zeros(len(a), np.int8), "o_key": b}.items()}
+            rel = {
+                c: np.concatenate([rest[c], v])
+                for c, v in {
+                    "relation": np.full(len(a), RELATION_KINDS.index("friend_of"), np.int8),
+                    "s_kind": np.zeros(len(a), np.int8),
+                    "s_key": a,
+                    "o_kind": np.zeros(len(a), np.int8),
+                    "o_key": b,
+                }.items()
+            }
         pop = cls(parts[0].spec, cat("persons"), cat("organisations"), cat("vehicles"), cat("dogs"), rel)
         pop.finish()
         return pop
@@ -414,14 +524,21 @@ class Population:
         codes = spec.region_codes()
         single = codes[0] if len(codes) == 1 else None
         o = self.organisations
-        o["id"] = _by_region(lambda idx, r: ids.generate_usccs(spec.seed, idx, region=r), o["index"],
-                             o["region"])
+        o["id"] = _by_region(
+            lambda idx, r: ids.generate_usccs(spec.seed, idx, region=r), o["index"], o["region"]
+        )
         gov_regions = np.array(sorted({int(c) for c in codes}), np.int32)
         self.governments = {
-            "index": gov_regions.astype(np.int64), "region": gov_regions,
-            "id": np.array([ids.generate_usccs(spec.seed, np.array([i]), kind="government",
-                                               region=f"{r:06d}")[0]
-                            for i, r in enumerate(gov_regions)], "U18")}
+            "index": gov_regions.astype(np.int64),
+            "region": gov_regions,
+            "id": np.array(
+                [
+                    ids.generate_usccs(spec.seed, np.array([i]), kind="government", region=f"{r:06d}")[0]
+                    for i, r in enumerate(gov_regions)
+                ],
+                "U18",
+            ),
+        }
         for kinds, gen in ((self.vehicles, ids.generate_plates), (self.dogs, ids.generate_dog_licences)):
             kinds["id"] = gen(spec.seed, kinds["index"], region=single)
         # relations in a canonical order: by kind of relation, then subject, then object
@@ -433,8 +550,13 @@ class Population:
         return len(self._table(kind)["index"])
 
     def _table(self, kind: str) -> dict[str, NDArray]:
-        return {"person": self.persons, "organisation": self.organisations,
-                "government": self.governments, "vehicle": self.vehicles, "dog": self.dogs}[kind]
+        return {
+            "person": self.persons,
+            "organisation": self.organisations,
+            "government": self.governments,
+            "vehicle": self.vehicles,
+            "dog": self.dogs,
+        }[kind]
 
     def offsets(self) -> dict[str, int]:
         """First code of each kind: persons, organisations, governments, vehicles, dogs."""
@@ -451,8 +573,12 @@ class Population:
         return self.offsets()[name] + np.searchsorted(self._table(name)["index"], keys)
 
     def subject_ids(self) -> NDArray[np.str_]:
-        return np.concatenate([self._table(k)["id"].astype("U18") for k in
-                               ("person", "organisation", "government", "vehicle", "dog")])
+        return np.concatenate(
+            [
+                self._table(k)["id"].astype("U18")
+                for k in ("person", "organisation", "government", "vehicle", "dog")
+            ]
+        )
 
     @property
     def size(self) -> int:
@@ -465,33 +591,48 @@ class Population:
         seed = self.spec.seed
         fam = rng.choice(rng.key(seed, "names/family"), np.arange(1, len(_FAMILY) + 1.0), p["index"])
         giv = rng.choice(rng.key(seed, "names/given"), np.arange(1, len(_GIVEN) + 1.0), p["index"])
-        names = [f"{_FAMILY[a]} {_GIVEN[b]} (synthetic)" for a, b in zip(fam.tolist(), giv.tolist(),
-                                                                          strict=True)]
+        names = [
+            f"{_FAMILY[a]} {_GIVEN[b]} (synthetic)" for a, b in zip(fam.tolist(), giv.tolist(), strict=True)
+        ]
         sectors = list(self.spec.value("org_sectors"))
-        org_names = [f"{_FAMILY[i % len(_FAMILY)]} {sectors[s].title()} Co. {i} (synthetic)"
-                     for i, s in zip(o["index"].tolist(), o["sector"].tolist(), strict=True)]
-        gov_names = [f"{jurisdiction(f'{r:06d}').name} People's Government (synthetic)"
-                     for r in g["region"].tolist()]
+        org_names = [
+            f"{_FAMILY[i % len(_FAMILY)]} {sectors[s].title()} Co. {i} (synthetic)"
+            for i, s in zip(o["index"].tolist(), o["sector"].tolist(), strict=True)
+        ]
+        gov_names = [
+            f"{jurisdiction(f'{r:06d}').name} People's Government (synthetic)" for r in g["region"].tolist()
+        ]
         veh_names = [f"Car {v} (synthetic)" for v in self.vehicles["id"].tolist()]
         dog_names = [f"Dog {d} (synthetic)" for d in self.dogs["id"].tolist()]
-        regions = np.concatenate([p["region"], o["region"], g["region"], self.vehicles["region"],
-                                  self.dogs["region"]])
-        professions = np.concatenate([
-            np.array(OCCUPATIONS, object)[p["occupation"]],
-            np.array(sectors, object)[o["sector"]],
-            np.full(self.count("government") + self.count("vehicle") + self.count("dog"), None)])
-        kinds = np.concatenate([np.full(self.count(k), k, object) for k in
-                                ("person", "organisation", "government", "vehicle", "dog")])
+        regions = np.concatenate(
+            [p["region"], o["region"], g["region"], self.vehicles["region"], self.dogs["region"]]
+        )
+        professions = np.concatenate(
+            [
+                np.array(OCCUPATIONS, object)[p["occupation"]],
+                np.array(sectors, object)[o["sector"]],
+                np.full(self.count("government") + self.count("vehicle") + self.count("dog"), None),
+            ]
+        )
+        kinds = np.concatenate(
+            [
+                np.full(self.count(k), k, object)
+                for k in ("person", "organisation", "government", "vehicle", "dog")
+            ]
+        )
         n = len(kinds)
-        return pa.table({
-            "id": pa.array(self.subject_ids().tolist(), pa.string()),
-            "kind": pa.array(kinds.tolist(), pa.string()),
-            "name": pa.array(names + org_names + gov_names + veh_names + dog_names, pa.string()),
-            "region": pa.array(np.char.zfill(regions.astype(str), 6).tolist(), pa.string()),
-            "profession": pa.array(professions.tolist(), pa.string()),
-            "nationality": pa.nulls(n, pa.string()),
-            "consent": pa.nulls(n, pa.bool_()),
-        }, schema=SUBJECTS_SCHEMA)
+        return pa.table(
+            {
+                "id": pa.array(self.subject_ids().tolist(), pa.string()),
+                "kind": pa.array(kinds.tolist(), pa.string()),
+                "name": pa.array(names + org_names + gov_names + veh_names + dog_names, pa.string()),
+                "region": pa.array(np.char.zfill(regions.astype(str), 6).tolist(), pa.string()),
+                "profession": pa.array(professions.tolist(), pa.string()),
+                "nationality": pa.nulls(n, pa.string()),
+                "consent": pa.nulls(n, pa.bool_()),
+            },
+            schema=SUBJECTS_SCHEMA,
+        )
 
     def relation_codes(self) -> tuple[NDArray, NDArray, NDArray]:
         """``(relation kind, subject code, object code)`` of every relation."""
@@ -512,11 +653,16 @@ class Population:
         kind, s, o = self.relation_codes()
         ids_ = pa.array(self.subject_ids().tolist(), pa.string())
         n = len(kind)
-        return pa.table({
-            "relation": pa.array(np.array(RELATION_KINDS, object)[kind].tolist(), pa.string()),
-            "subject": ids_.take(pa.array(s)), "object": ids_.take(pa.array(o)),
-            "since": pa.nulls(n, pa.date32()), "until": pa.nulls(n, pa.date32()),
-        }, schema=RELATIONS_SCHEMA)
+        return pa.table(
+            {
+                "relation": pa.array(np.array(RELATION_KINDS, object)[kind].tolist(), pa.string()),
+                "subject": ids_.take(pa.array(s)),
+                "object": ids_.take(pa.array(o)),
+                "since": pa.nulls(n, pa.date32()),
+                "until": pa.nulls(n, pa.date32()),
+            },
+            schema=RELATIONS_SCHEMA,
+        )
 
     def registry(self) -> Registry:
         return Registry(self.subjects_table(), self.relations_table())

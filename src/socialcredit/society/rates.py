@@ -95,16 +95,20 @@ def parse_behaviour(data: Mapping[str, Any]) -> Behaviour:
     acts = _entries(data.get("attempts", {}), "attempt")
     missing = sorted(set(voc.categories) - set(cats))
     if missing:
-        raise ParameterError(f"behaviour.yaml: no rate for categories {', '.join(missing)}; every "
-                             "category needs one (0 with a reason when it does not happen)")
+        raise ParameterError(
+            f"behaviour.yaml: no rate for categories {', '.join(missing)}; every "
+            "category needs one (0 with a reason when it does not happen)"
+        )
     for name in cats:
         if name not in voc.categories:
             raise ParameterError(f"behaviour.yaml: unknown category {name!r}")
         cat, spec = voc.categories[name], cats[name].value
         wrong = sorted(set(spec.rate) - set(cat.subject_kinds))
         if wrong:
-            raise ParameterError(f"behaviour.yaml: {name} has rates for {', '.join(wrong)}, but the "
-                                 f"vocabulary allows only {', '.join(cat.subject_kinds)}")
+            raise ParameterError(
+                f"behaviour.yaml: {name} has rates for {', '.join(wrong)}, but the "
+                f"vocabulary allows only {', '.join(cat.subject_kinds)}"
+            )
         if cat.unit != "count" and spec.value is None and any(spec.rate.values()):
             raise ParameterError(f"behaviour.yaml: {name} is measured in {cat.unit}; give `value`")
     for name in acts:
@@ -162,8 +166,9 @@ class ClassSpace:
             vals = np.ones(len(levels))
             for level, mult in table.items():
                 if str(level) not in levels:
-                    raise ParameterError(f"unknown level {level!r} of factor {factor!r}; use one of "
-                                         f"{', '.join(levels)}")
+                    raise ParameterError(
+                        f"unknown level {level!r} of factor {factor!r}; use one of {', '.join(levels)}"
+                    )
                 vals[levels.index(str(level))] = mult
             m *= vals[self.levels(factor)]
         return m
@@ -173,20 +178,33 @@ def class_spaces(sectors: tuple[str, ...], sizes: tuple[str, ...]) -> dict[str, 
     """The class spaces of the five subject kinds."""
     prop, case = ("low", "mid", "high"), ("closed", "open")
     return {
-        "person": ClassSpace("person", (
-            ("age", AGE_LABELS), ("sex", ("female", "male")), ("income", ("1", "2", "3", "4", "5")),
-            ("group", GROUPS), ("commute", COMMUTES), ("propensity", prop), ("case", case))),
-        "organisation": ClassSpace("organisation", (
-            ("sector", sectors), ("size", sizes), ("propensity", prop), ("case", case))),
+        "person": ClassSpace(
+            "person",
+            (
+                ("age", AGE_LABELS),
+                ("sex", ("female", "male")),
+                ("income", ("1", "2", "3", "4", "5")),
+                ("group", GROUPS),
+                ("commute", COMMUTES),
+                ("propensity", prop),
+                ("case", case),
+            ),
+        ),
+        "organisation": ClassSpace(
+            "organisation", (("sector", sectors), ("size", sizes), ("propensity", prop), ("case", case))
+        ),
         "government": ClassSpace("government", (("case", case),)),
         "vehicle": ClassSpace("vehicle", (("propensity", prop),)),
         "dog": ClassSpace("dog", (("propensity", prop),)),
     }
 
 
-def rate_table(space: ClassSpace, specs: list[tuple[str, RateSpec, bool]],
-               propensity: NDArray[np.float64], scale: Mapping[str, float] | None = None
-               ) -> NDArray[np.int64]:
+def rate_table(
+    space: ClassSpace,
+    specs: list[tuple[str, RateSpec, bool]],
+    propensity: NDArray[np.float64],
+    scale: Mapping[str, float] | None = None,
+) -> NDArray[np.int64]:
     """Daily rates (units of 2**-40) for every class (rows) and column (``specs``: name, spec,
     whether the column is trust-breaking)."""
     factors = dict(space.factors)

@@ -114,8 +114,10 @@ def uniform(k: int, *counters: ArrayLike) -> NDArray[np.float64]:
 def uniform_pair(k: int, *counters: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Two uniforms in ``[0, 1)`` with 32 bits each, from one 64-bit draw."""
     z = bits(k, *counters)
-    return ((z >> np.uint64(32)).astype(np.float64) * 2.0**-32,
-            (z & np.uint64(0xFFFFFFFF)).astype(np.float64) * 2.0**-32)
+    return (
+        (z >> np.uint64(32)).astype(np.float64) * 2.0**-32,
+        (z & np.uint64(0xFFFFFFFF)).astype(np.float64) * 2.0**-32,
+    )
 
 
 def normal(k: int, *counters: ArrayLike) -> NDArray[np.float64]:
@@ -142,8 +144,7 @@ def _log_factorial(k: NDArray[np.float64]) -> NDArray[np.float64]:
     out = np.empty_like(k)
     out[small] = table[k[small].astype(np.int64)]
     x = k[~small] + 1.0
-    out[~small] = (x - 0.5) * np.log(x) - x + 0.5 * math.log(2 * math.pi) + 1 / (12 * x) - 1 / (
-        360 * x**3)
+    out[~small] = (x - 0.5) * np.log(x) - x + 0.5 * math.log(2 * math.pi) + 1 / (12 * x) - 1 / (360 * x**3)
     return out
 
 
@@ -168,15 +169,17 @@ def poisson(lam: ArrayLike, k: int, *counters: ArrayLike) -> NDArray[np.int64]:
     return res.reshape(shape)
 
 
-def poisson_inversion(lam: NDArray[np.float64], u: NDArray[np.float64],
-                      exp_neg: NDArray[np.float64] | None = None) -> NDArray[np.int64]:
+def poisson_inversion(
+    lam: NDArray[np.float64], u: NDArray[np.float64], exp_neg: NDArray[np.float64] | None = None
+) -> NDArray[np.int64]:
     """Poisson variates by inversion of given uniforms ``u`` (means below :data:`SPLIT`);
     ``exp_neg`` may pass ``exp(-lam)`` when it is known already."""
     return _inversion(lam, u, exp_neg)
 
 
-def _inversion(lam: NDArray[np.float64], u: NDArray[np.float64],
-               exp_neg: NDArray[np.float64] | None = None) -> NDArray[np.int64]:
+def _inversion(
+    lam: NDArray[np.float64], u: NDArray[np.float64], exp_neg: NDArray[np.float64] | None = None
+) -> NDArray[np.int64]:
     n = np.zeros(lam.shape, dtype=np.int64)
     active = np.flatnonzero(u > (np.exp(-lam) if exp_neg is None else exp_neg))
     if not active.size:

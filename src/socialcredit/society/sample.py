@@ -81,9 +81,7 @@ def sample_society(
     weights = np.array(PROFESSION_WEIGHTS, dtype=float)
     prof = rng.choice(len(PROFESSIONS), persons, p=weights / weights.sum())
     for pid, name, p in zip(person_ids, _names(rng, persons), prof, strict=True):
-        out.subjects.append(
-            {"id": pid, "kind": "person", "name": name, "profession": PROFESSIONS[p]}
-        )
+        out.subjects.append({"id": pid, "kind": "person", "name": name, "profession": PROFESSIONS[p]})
 
     org_ids = [
         ids.generate_uscc(seed, i, region=regions[int(rng.integers(0, len(regions)))])

@@ -65,10 +65,14 @@ DIMENSIONS = [
     ("sex", "sex"),
 ]
 FEEDBACK = {
+    "deterred": "deterrence: records deterred",
     "critical_posts": "chilling: critical posts",
-    "points_bought": "gaming: points bought",
+    "positive_posts": "chilling: positive-energy posts",
+    "points_bought": "gaming: score purchases",
     "ties_cut": "ostracism: ties cut",
 }
+# reporters with several keys: the one the feedback section counts
+FEEDBACK_KEY = {"points_bought": "purchases"}
 
 
 @dataclass
@@ -779,11 +783,16 @@ def comparison_section(runs: list[RunData]) -> Section:
 def feedback_section(runs: list[RunData]) -> Section:
     sec = Section("feedback", "Feedback effects")
     run = runs[0]
-    rows = [r for r in run.daily_rows if r["reporter"] in FEEDBACK]
+    rows = [
+        r
+        for r in run.daily_rows
+        if r["reporter"] in FEEDBACK and r["key"] == FEEDBACK_KEY.get(r["reporter"], r["key"])
+    ]
     if not rows:
         sec.note = (
-            "Feedback effects (chilling, gaming, ostracism) are not simulated in this run: the outputs "
-            "have no critical_posts, points_bought or ties_cut reporter."
+            "Feedback effects are not simulated in this run: its scenario leaves the feedback loops "
+            "(deterrence, chilling, gaming, ostracism) off, so the outputs have no deterred, critical_posts, "
+            "positive_posts, points_bought or ties_cut reporter."
         )
         return sec
     per: dict[tuple[str, str], int] = defaultdict(int)
@@ -792,7 +801,12 @@ def feedback_section(runs: list[RunData]) -> Section:
     data = [{"month": m, "effect": e, "count": v} for (m, e), v in sorted(per.items())]
     sec.table = data
     sec.figures.append(Figure("feedback", "Feedback effects by month", data, "feedback"))
-    sec.reading = "Monthly totals of the feedback reporters."
+    sec.reading = (
+        "Monthly totals of the feedback reporters: recorded events that deterrence prevented, critical "
+        "and positive-energy posts that happened (chilling), and donations bought to repair a score "
+        "(gaming), and ties cut to newly listed people (ostracism). The loops' parameters are assumed "
+        "(docs/simulate.md, Feedback)."
+    )
     return sec
 
 

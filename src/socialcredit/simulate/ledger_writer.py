@@ -3,8 +3,9 @@
 The registry is known before the first day and a day's records are final once drawn, so a
 child process can append the registry and then the records, chunk by chunk, through the
 ledger's bulk paths (``Ledger.append_registry``, ``Ledger.append_records``) while the main
-process simulates the next days. On a two-core machine this hides most of the cost of the
-ledger. The ledger's one-writer rule holds: only the child writes.
+process simulates the next days; relations ended during the run (ostracism) follow as registry
+lines (:meth:`LedgerWriter.append_registry`) in the same queue. On a two-core machine this
+hides most of the cost of the ledger. The ledger's one-writer rule holds: only the child writes.
 
 Example:
     >>> import tempfile, pathlib
@@ -45,7 +46,10 @@ def _child(db: str, subjects: pa.Table, relations: pa.Table, inbox: Any, outbox:
             appended = ledger.append_registry(_lines(subjects) + _lines(relations))
             records = 0
             while (table := inbox.get()) is not None:
-                records += ledger.append_records(table).accepted
+                if isinstance(table, list):  # registry lines (relations ended during the run)
+                    appended += ledger.append_registry(table)
+                else:
+                    records += ledger.append_records(table).accepted
         outbox.put({"registry_lines": int(sum(appended)), "records": records})
     except Exception as exc:  # reported to the parent, which raises
         outbox.put({"error": f"{type(exc).__name__}: {exc}"})
@@ -57,14 +61,22 @@ class LedgerWriter:
     def __init__(self, db: Path, registry: Registry) -> None:
         ctx = mp.get_context("spawn")
         self._inbox, self._outbox = ctx.Queue(maxsize=8), ctx.Queue()
-        self._proc = ctx.Process(target=_child, args=(str(db), registry.subjects, registry.relations,
-                                                      self._inbox, self._outbox), daemon=True)
+        self._proc = ctx.Process(
+            target=_child,
+            args=(str(db), registry.subjects, registry.relations, self._inbox, self._outbox),
+            daemon=True,
+        )
         self._proc.start()
 
     def append(self, records: pa.Table) -> None:
         """Queue records (in ledger order) for appending."""
         if records.num_rows:
             self._inbox.put(records)
+
+    def append_registry(self, lines: list[dict[str, Any]]) -> None:
+        """Queue registry lines (e.g. relations ended during the run) for appending."""
+        if lines:
+            self._inbox.put(list(lines))
 
     def close(self) -> dict[str, int]:
         """Wait for everything queued to be written; the counts appended."""

@@ -5,11 +5,15 @@ regime (a set of rulebooks evaluated side by side), the records so far and the d
 Each :meth:`~SocialCreditModel.step` is one day:
 
 1. interventions of the day (rulebooks added or removed, rates rescaled, coverage changed);
-2. every shard draws the day's events and attempts (:meth:`BehaviourModel.draw`) and applies
-   the effects of its recorded events (enforcement cases opened or closed);
-3. the records are merged in canonical order and appended (ledger order);
+2. every shard draws the day's events and attempts (:meth:`BehaviourModel.draw`); with the
+   deterrence loop on, events of deterred persons are thinned; each shard applies the effects
+   of its recorded events (enforcement cases opened or closed);
+3. the records (with the gaming loop on, plus the day's bought donations) are merged in
+   canonical order and appended (ledger order); deterrence windows start for the penalised;
 4. on evaluation days (every ``evaluate_every`` days, and the last day) each regime's engine
    evaluates all records and the registry as of that day — lists and grades are *published*;
+   the feedback loops read the first regime's publication (chilling multipliers, who games,
+   deterrence on listing; see :mod:`socialcredit.simulate.feedback`);
 5. every attempt is decided on the latest published state of each regime (``decide_many``);
    a refused attempt may be retried the same day (each retry is another refusal);
 6. the reporters are collected.
@@ -35,6 +39,7 @@ import pyarrow as pa
 from socialcredit.engine import Engine, relations_from_registry, subjects_from_registry
 from socialcredit.regions import jurisdiction, jurisdictions
 from socialcredit.simulate.datacollector import DataCollector
+from socialcredit.simulate.feedback import Chilling, Deterrence, Gaming, listed, listed_share
 from socialcredit.simulate.reporters import REPORTERS, standing
 from socialcredit.simulate.scenario import Scenario, ScenarioError
 from socialcredit.simulate.store import RecordStore, canonical_order, day_number
@@ -56,10 +61,17 @@ def population_spec(scenario: Scenario) -> PopulationSpec:
         pairs = tuple((j.code, float(regions["all"])) for j in jurisdictions())
     else:
         pairs = tuple((jurisdiction(name).code, float(w)) for name, w in regions.items())
-    params = with_overrides(load_parameters("population"), scenario.population.parameters,
-                            where=f"scenario {scenario.name}")
-    return PopulationSpec(seed=scenario.seed, size=scenario.size, regions=pairs, start=scenario.start,
-                          block_size=scenario.population.block_size, params=params)
+    params = with_overrides(
+        load_parameters("population"), scenario.population.parameters, where=f"scenario {scenario.name}"
+    )
+    return PopulationSpec(
+        seed=scenario.seed,
+        size=scenario.size,
+        regions=pairs,
+        start=scenario.start,
+        block_size=scenario.population.block_size,
+        params=params,
+    )
 
 
 class SocialCreditModel:
@@ -88,9 +100,18 @@ class SocialCreditModel:
         self._coverage_overrides = dict(scenario.behaviour.coverage)
         self._scale = dict(scenario.behaviour.scale)
         cov = coverage_table(self.behaviour, self.region_codes, self._coverage_overrides)
-        self.shards = [BehaviourModel(self.population, self.behaviour, seed=self.seed, coverage=cov,
-                                      blocks=blocks, scale=self._scale, with_governments=i == 0)
-                       for i, blocks in enumerate(shard_blocks(self.spec.n_blocks, self.n_shards))]
+        self.shards = [
+            BehaviourModel(
+                self.population,
+                self.behaviour,
+                seed=self.seed,
+                coverage=cov,
+                blocks=blocks,
+                scale=self._scale,
+                with_governments=i == 0,
+            )
+            for i, blocks in enumerate(shard_blocks(self.spec.n_blocks, self.n_shards))
+        ]
         self.actions = self.shards[0].actions
         self.retry = np.array([self.behaviour.spec(a).retry for a in self.actions])
         self.regimes = {name: list(books) for name, books in scenario.regimes.items()}
@@ -114,6 +135,7 @@ class SocialCreditModel:
         self.datacollector = DataCollector({n: REPORTERS[n] for n in names})
         self.trajectory_codes = self._trajectory_sample(scenario.outputs.trajectories)
         self.trajectories: list[dict[str, Any]] = []
+        self._feedback()
 
     # -- properties ----------------------------------------------------------------------------
     @property
@@ -150,22 +172,32 @@ class SocialCreditModel:
                 day = lo + np.floor(rng.uniform(key, keys, 1) * (hi - lo + 1)).astype(np.int64)
                 srcs = b.cat_sources[cat]
                 recs = {
-                    "subject": g.codes[chosen], "category": np.full(len(chosen), cat, np.int16),
-                    "source": srcs[np.minimum((rng.uniform(key, keys, 2) * len(srcs)).astype(int),
-                                              len(srcs) - 1)].astype(np.int16),
+                    "subject": g.codes[chosen],
+                    "category": np.full(len(chosen), cat, np.int16),
+                    "source": srcs[
+                        np.minimum((rng.uniform(key, keys, 2) * len(srcs)).astype(int), len(srcs) - 1)
+                    ].astype(np.int16),
                     "second": (7 * 3600 + rng.uniform(key, keys, 3) * 15 * 3600).astype(np.int32),
-                    "value": draw_values(b.values, np.full(len(chosen), cat), key,
-                                         keys.astype(np.uint64) * np.uint64(8) + np.uint64(4)),
-                    "kind": np.full(len(chosen), KINDS.index(h.kind), np.int8), "block": keys,
-                    "k": np.full(len(chosen), e, np.int64), "member": g.position[chosen], "day": day,
+                    "value": draw_values(
+                        b.values,
+                        np.full(len(chosen), cat),
+                        key,
+                        keys.astype(np.uint64) * np.uint64(8) + np.uint64(4),
+                    ),
+                    "kind": np.full(len(chosen), KINDS.index(h.kind), np.int8),
+                    "block": keys,
+                    "k": np.full(len(chosen), e, np.int64),
+                    "member": g.position[chosen],
+                    "day": day,
                     "shard": np.full(len(chosen), s),
                 }
                 parts.append(recs)
         if not parts:
             return
         recs = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
-        order = np.lexsort((recs["k"], recs["category"], recs["block"], recs["kind"], recs["second"],
-                            recs["day"]))
+        order = np.lexsort(
+            (recs["k"], recs["category"], recs["block"], recs["kind"], recs["second"], recs["day"])
+        )
         recs = {c: v[order] for c, v in recs.items()}
         self.store.append(recs, recs["day"], history=True)
         for s, b in enumerate(self.shards):
@@ -179,15 +211,34 @@ class SocialCreditModel:
         self._interventions()
         t0 = time.perf_counter()
         draws = [b.draw(day) for b in self.shards]
+        deterred = np.zeros(len(self.shards[0].categories), np.int64)
+        if self.deterrence is not None:
+            for d in draws:
+                keep = self.deterrence.thin(d.records, day)
+                deterred += np.bincount(d.records["category"][~keep], minlength=len(deterred))
+                d.records = {c: v[keep] for c, v in d.records.items()}
         for b, d in zip(self.shards, draws, strict=True):
             b.apply(d.records)
-        recs = {c: np.concatenate([d.records[c] for d in draws]) for c in draws[0].records}
+        parts = [d.records for d in draws]
+        bought = 0
+        if self.gaming is not None:
+            parts.append(self.gaming.draw(day, self.date.year))
+            bought = len(parts[-1]["subject"])
+        recs = {c: np.concatenate([p[c] for p in parts]) for c in draws[0].records}
         order = canonical_order(recs)
         first = len(self.store)
         self.store.append({c: v[order] for c, v in recs.items()}, day)
         atts = {c: np.concatenate([d.attempts[c] for d in draws]) for c in draws[0].attempts}
-        self.today = {"events": sum(d.events for d in draws), "first_record": first,
-                      "attempts": np.bincount(atts["action"], minlength=len(self.actions))}
+        if self.deterrence is not None:
+            self.deterrence.penalise(recs, day)
+        self.today = {
+            "events": sum(d.events for d in draws),
+            "first_record": first,
+            "deterred": deterred,
+            "bought": bought,
+            "ties_cut": 0,
+            "attempts": np.bincount(atts["action"], minlength=len(self.actions)),
+        }
         t1 = time.perf_counter()
         self.timings["behaviour"] += t1 - t0
         last = self.steps == sc.days - 1
@@ -197,10 +248,15 @@ class SocialCreditModel:
             arrays = self.store.arrays()
             for name, engine in self.engines.items():
                 self.evaluations[name] = engine.bind(arrays, (self.subjects, self.relations)).evaluate(day)
+            if self.chilling is not None:
+                self._chill()
+            if self._track_listings:
+                self._new_listings(day)
+            if self.gaming is not None:
+                self.gaming.update(self.evaluations[next(iter(self.regimes))])
         t2 = time.perf_counter()
         self.timings["engine"] += t2 - t1
-        self.today["outcomes"] = {name: self._decide(ev, atts, day)
-                                  for name, ev in self.evaluations.items()}
+        self.today["outcomes"] = {name: self._decide(ev, atts, day) for name, ev in self.evaluations.items()}
         t3 = time.perf_counter()
         self.timings["decisions"] += t3 - t2
         self.datacollector.collect(self)
@@ -236,6 +292,134 @@ class SocialCreditModel:
             retries = np.bincount(a, weights=r, minlength=n_act).astype(np.int64)
         return {"counts": counts, "retries": retries}
 
+    # -- feedback ----------------------------------------------------------------------------------
+    def _feedback(self) -> None:
+        """Set up the scenario's feedback loops (``None`` when off)."""
+        fb = self.scenario.feedback
+        self.deterrence: Deterrence | None = None
+        self.chilling: Chilling | None = None
+        self.gaming: Gaming | None = None
+        cats = self.shards[0].categories
+        p = self.population.persons
+        self._person_codes = np.sort(self.population.codes("person", p["index"]).astype(np.int64))
+        self._listed = np.zeros(0, np.int64)
+        self.newly_listed = 0
+        self.relation_ends: list[dict[str, Any]] = []  # registry lines of ties cut (ostracism)
+        self._track_listings = fb.ostracism.enabled or (fb.deterrence.enabled and fb.deterrence.on_listing)
+        if fb.ostracism.enabled:
+            from socialcredit.registry import RELATION_KINDS
+
+            unknown = sorted(set(fb.ostracism.relations) - set(RELATION_KINDS))
+            if unknown:
+                raise ScenarioError(f"feedback.ostracism: unknown relations {', '.join(unknown)}")
+        if fb.deterrence.enabled:
+            names = fb.deterrence.categories or [
+                c for c, _, breaking in self.shards[0].columns[: len(cats)] if breaking
+            ]
+            unknown = sorted(set(names) - set(cats))
+            if unknown:
+                raise ScenarioError(f"feedback.deterrence: unknown categories {', '.join(unknown)}")
+            self.deterrence = Deterrence(
+                seed=self.seed,
+                factor=fb.deterrence.factor,
+                days=fb.deterrence.days,
+                categories=[cats.index(c) for c in names],
+            )
+        if fb.chilling.enabled:
+            for c in (fb.chilling.critical, fb.chilling.positive):
+                if c not in cats:
+                    raise ScenarioError(f"feedback.chilling: unknown category {c!r}")
+            self.chilling = Chilling(
+                critical=fb.chilling.critical,
+                positive=fb.chilling.positive,
+                elasticity=fb.chilling.elasticity,
+                reward=fb.chilling.reward,
+            )
+            self._chill_scale: dict[str, float] = {}
+
+        if fb.gaming.enabled:
+            g = fb.gaming
+            if g.category not in cats:
+                raise ScenarioError(f"feedback.gaming: unknown category {g.category!r}")
+            if g.category in self.shards[0].effects:
+                raise ScenarioError(f"feedback.gaming: {g.category} opens or closes cases; buy another")
+            self.gaming = Gaming(
+                seed=self.seed,
+                category=cats.index(g.category),
+                sources=self.shards[0].cat_sources[cats.index(g.category)],
+                below=g.below,
+                rate=g.rate,
+                amount=g.amount,
+                max_per_year=g.max_per_year,
+                person_codes=self.population.codes("person", p["index"]),
+                person_blocks=np.asarray(p["block"], np.int64),
+            )
+
+    def _new_listings(self, day: int) -> None:
+        """Persons on a list of the first regime who were not at the previous evaluation:
+        deterrence on listing, ostracism."""
+        now = listed(self.evaluations[next(iter(self.regimes))], self._person_codes)
+        new = np.setdiff1d(now, self._listed)
+        self._listed, self.newly_listed = now, len(new)
+        if not len(new):
+            return
+        if self.deterrence is not None and self.scenario.feedback.deterrence.on_listing:
+            self.deterrence.penalise_listed(new, day)
+        if self.scenario.feedback.ostracism.enabled:
+            self._ostracise(new, day)
+
+    def _ostracise(self, new: np.ndarray, day: int) -> None:
+        """Ostracism: each tie of the newly listed ``new`` that holds on ``day`` ends with
+        probability ``share`` (uniform in the ``ostracism`` stream keyed by the relation's
+        position in the registry): it holds until ``day + 1``, exclusive."""
+        from socialcredit.registry import RELATION_KINDS
+
+        cfg, rel = self.scenario.feedback.ostracism, self.relations
+        kinds = [RELATION_KINDS.index(k) for k in cfg.relations]
+        on = (
+            np.isin(rel.kind, kinds)
+            & (rel.since <= day)
+            & (rel.until > day)
+            & (np.isin(rel.subject, new) | np.isin(rel.object, new))
+        )
+        idx = np.flatnonzero(on)
+        idx = idx[rng.uniform(rng.key(self.seed, "ostracism", day), idx) < cfg.share]
+        if not len(idx):
+            return
+        rel.until[idx] = day + 1
+        ids = self.subjects.ids
+        until = self.date + dt.timedelta(days=1)
+        for i in idx.tolist():
+            line = {
+                "relation": RELATION_KINDS[int(rel.kind[i])],
+                "subject": ids[int(rel.subject[i])].as_py(),
+                "object": ids[int(rel.object[i])].as_py(),
+                "until": until,
+            }
+            if rel.since[i] > -(2**61):
+                line["since"] = dt.date(1970, 1, 1) + dt.timedelta(days=int(rel.since[i]))
+            self.relation_ends.append(line)
+        self.today["ties_cut"] = self.today.get("ties_cut", 0) + len(idx)
+
+    def _chill(self) -> None:
+        """Chilling: new post rate multipliers from the listed share of the first regime."""
+        assert self.chilling is not None
+        ev = self.evaluations[next(iter(self.regimes))]
+        mult = self.chilling.multipliers(listed_share(ev, self._person_codes))
+        if mult == self._chill_scale:
+            return
+        self._chill_scale = mult
+        self._apply_scale()
+
+    def _apply_scale(self) -> None:
+        """The scenario's (and interventions') scales times the feedback multipliers."""
+        scale = dict(self._scale)
+        if self.chilling is not None:
+            for c, m in self._chill_scale.items():
+                scale[c] = scale.get(c, 1.0) * m
+        for b in self.shards:
+            b.set_scale(scale)
+
     # -- interventions -----------------------------------------------------------------------------
     def _interventions(self) -> None:
         for iv in self.scenario.interventions:
@@ -246,15 +430,15 @@ class SocialCreditModel:
                 books += [b for b in iv.add_rulebooks if b not in books]
                 if books != self.regimes[name]:
                     if not books:
-                        raise ScenarioError(f"intervention {iv.label!r} leaves regime {name} "
-                                            "without rulebooks")
+                        raise ScenarioError(
+                            f"intervention {iv.label!r} leaves regime {name} without rulebooks"
+                        )
                     self.regimes[name] = books
                     self.engines[name] = Engine(books)
                     self._force_evaluation = True
             if iv.scale:
                 self._scale.update(iv.scale)
-                for b in self.shards:
-                    b.set_scale(self._scale)
+                self._apply_scale()
             if iv.coverage:
                 for where, chans in iv.coverage.items():
                     self._coverage_overrides.setdefault(where, {}).update(chans)
@@ -275,23 +459,41 @@ class SocialCreditModel:
         for name, ev in self.evaluations.items():
             score, grade, model, lists = standing(ev, codes)
             for i, c in enumerate(codes.tolist()):
-                self.trajectories.append({
-                    "day": self.steps, "date": self.date, "regime": name,
-                    "subject": self.subjects.ids[c].as_py(), "score": score[i], "grade": grade[i],
-                    "score_model": model[i], "lists": lists[i]})
+                self.trajectories.append(
+                    {
+                        "day": self.steps,
+                        "date": self.date,
+                        "regime": name,
+                        "subject": self.subjects.ids[c].as_py(),
+                        "score": score[i],
+                        "grade": grade[i],
+                        "score_model": model[i],
+                        "lists": lists[i],
+                    }
+                )
 
     def trajectory_table(self) -> pa.Table:
-        schema = pa.schema([("day", pa.int32()), ("date", pa.date32()), ("regime", pa.string()),
-                            ("subject", pa.string()), ("score", pa.float64()), ("grade", pa.string()),
-                            ("score_model", pa.string()), ("lists", pa.string())])
+        schema = pa.schema(
+            [
+                ("day", pa.int32()),
+                ("date", pa.date32()),
+                ("regime", pa.string()),
+                ("subject", pa.string()),
+                ("score", pa.float64()),
+                ("grade", pa.string()),
+                ("score_model", pa.string()),
+                ("lists", pa.string()),
+            ]
+        )
         return pa.Table.from_pylist(self.trajectories, schema=schema)
 
     # -- results ---------------------------------------------------------------------------------
     def records_table(self, start: int = 0, stop: int | None = None) -> pa.Table:
         """The run's records (positions ``start..stop``) in the record contract, in ledger
         order (see :meth:`RecordStore.table` for the ids)."""
-        return self.store.table(self.subjects.ids, prefix=f"{self.scenario.name}-{self.seed}",
-                                start=start, stop=stop)
+        return self.store.table(
+            self.subjects.ids, prefix=f"{self.scenario.name}-{self.seed}", start=start, stop=stop
+        )
 
     def agent_days_per_second(self) -> float:
         """Residents x days over the time of the loop (behaviour, engine, decisions, reporters)."""
@@ -309,7 +511,17 @@ class SocialCreditModel:
             regime = next(iter(self.regimes))
             total = self.datacollector.total(c.reporter, c.key, regime)
             scaled = total * c.population / self.scenario.size * 365 / self.scenario.days
-            out.append({"reporter": c.reporter, "key": c.key, "regime": regime, "simulated": total,
-                        "scaled": round(scaled), "reported": c.reported, "ratio": scaled / c.reported,
-                        "reading": c.reading, "source": c.source})
+            out.append(
+                {
+                    "reporter": c.reporter,
+                    "key": c.key,
+                    "regime": regime,
+                    "simulated": total,
+                    "scaled": round(scaled),
+                    "reported": c.reported,
+                    "ratio": scaled / c.reported,
+                    "reading": c.reading,
+                    "source": c.source,
+                }
+            )
         return out

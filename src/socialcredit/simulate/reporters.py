@@ -15,6 +15,14 @@ refused        each      action: ``denied + retries``, the figure the press repo
 list_size      each      ``rulebook:list``: subjects on the list (evaluation days)
 grade          each      ``rulebook/model:grade``: subjects with the grade (evaluation days)
 open_cases     (none)    ``person`` / ``organisation``: open enforcement cases
+deterred       (none)    category: recorded events deterrence prevented (deterrence on)
+deterrence     (none)    ``windows``: open deterrence windows, (person, category) (deterrence on);
+                         ``new_listings``: persons newly listed (``on_listing``, evaluation days)
+critical_posts (none)    ``events``: critical posts that happened (chilling on)
+positive_posts (none)    ``events``: "positive energy" posts that happened (chilling on)
+ties_cut       (none)    ``ties``: relations ended by ostracism (ostracism on)
+points_bought  (none)    ``purchases`` / ``yuan``: score bought by gamers (gaming on)
+listed_share   (none)    ``per_100k``: persons listed per 100,000 driving chilling (chilling on)
 =============  ========  ===============================================================
 """
 
@@ -53,6 +61,7 @@ def _outcome(column: int | None, *, retries: bool = False, plus_retries: bool = 
             else:
                 counts = out["counts"][:, column] + (out["retries"] if plus_retries else 0)
             yield from _nonzero(regime, model.actions, counts)
+
     return reporter
 
 
@@ -78,6 +87,43 @@ def open_cases(model: Any) -> Iterator[tuple[str, str, int]]:
         yield "", kind, sum(b.open_cases(kind) for b in model.shards)
 
 
+def deterred(model: Any) -> Iterator[tuple[str, str, int]]:
+    if model.deterrence is not None:
+        yield from _nonzero("", model.store.categories, model.today["deterred"])
+
+
+def deterrence(model: Any) -> Iterator[tuple[str, str, int]]:
+    if model.deterrence is not None:
+        yield "", "windows", model.deterrence.open_windows(model.day + 1)
+        if model.evaluated_today and model.scenario.feedback.deterrence.on_listing:
+            yield "", "new_listings", model.newly_listed
+
+
+def _posts(which: str):
+    def reporter(model: Any) -> Iterator[tuple[str, str, int]]:
+        if model.chilling is not None:
+            cat = model.store.categories.index(getattr(model.chilling, which))
+            yield "", "events", int(model.today["events"][cat])
+
+    return reporter
+
+
+def points_bought(model: Any) -> Iterator[tuple[str, str, int]]:
+    if model.gaming is not None and model.today["bought"]:
+        yield "", "purchases", model.today["bought"]
+        yield "", "yuan", round(model.today["bought"] * model.gaming.amount)
+
+
+def ties_cut(model: Any) -> Iterator[tuple[str, str, int]]:
+    if model.scenario.feedback.ostracism.enabled and model.today["ties_cut"]:
+        yield "", "ties", model.today["ties_cut"]
+
+
+def listed_share(model: Any) -> Iterator[tuple[str, str, int]]:
+    if model.chilling is not None:
+        yield "", "per_100k", round(model.chilling.share * 100_000)
+
+
 REPORTERS = {
     "events": events,
     "records": records,
@@ -91,6 +137,13 @@ REPORTERS = {
     "list_size": list_size,
     "grade": grade,
     "open_cases": open_cases,
+    "deterred": deterred,
+    "deterrence": deterrence,
+    "critical_posts": _posts("critical"),
+    "positive_posts": _posts("positive"),
+    "points_bought": points_bought,
+    "ties_cut": ties_cut,
+    "listed_share": listed_share,
 }
 
 

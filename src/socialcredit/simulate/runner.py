@@ -43,15 +43,21 @@ class RunResult:
 class _DayDone:
     """After each day: send a month of records to the ledger writer; report progress."""
 
-    def __init__(self, model: SocialCreditModel, writer: LedgerWriter | None, label: str,
-                 progress: Progress | None) -> None:
+    def __init__(
+        self, model: SocialCreditModel, writer: LedgerWriter | None, label: str, progress: Progress | None
+    ) -> None:
         self.model, self.writer, self.label, self.progress = model, writer, label, progress
         self.sent = 0
+        self.ends_sent = 0
 
     def __call__(self, done: int, total: int) -> None:
         if self.writer is not None and (done % _CHUNK_DAYS == 0 or done == total):
             self.writer.append(self.model.records_table(self.sent, len(self.model.store)))
             self.sent = len(self.model.store)
+            ends = self.model.relation_ends
+            if len(ends) > self.ends_sent:  # ties cut by ostracism: dated relation ends
+                self.writer.append_registry(ends[self.ends_sent :])
+                self.ends_sent = len(ends)
         if self.progress is not None:
             self.progress(self.label, done, total)
 
@@ -64,8 +70,14 @@ def _writer(model: SocialCreditModel, folder: Path) -> LedgerWriter:
     return LedgerWriter(db, model.registry)
 
 
-def run_scenario(scenario: Scenario, out: Path, *, shards: int | None = None, ledger: bool = False,
-                 progress: Progress | None = None) -> list[RunResult]:
+def run_scenario(
+    scenario: Scenario,
+    out: Path,
+    *,
+    shards: int | None = None,
+    ledger: bool = False,
+    progress: Progress | None = None,
+) -> list[RunResult]:
     """Run every run of ``scenario`` into ``out`` (one sub-folder per run when there are
     several); with ``ledger``, also write ``ledger.db`` per run (from a second process, while
     the run goes on: :class:`LedgerWriter`). ``progress(label, done, total)`` is called as days
@@ -84,7 +96,6 @@ def run_scenario(scenario: Scenario, out: Path, *, shards: int | None = None, le
             counts = writer.close()
             model.timings["ledger_wait"] = time.perf_counter() - t0 - model.timings["outputs"]
             manifest["run"]["timings"]["ledger_wait"] = round(model.timings["ledger_wait"], 3)
-            (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n",
-                                                  "utf-8")
+            (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", "utf-8")
         results.append(RunResult(run, folder, model, manifest, counts))
     return results

@@ -91,6 +91,81 @@ class Intervention(_Strict):
     coverage: dict[str, dict[str, float]] = {}
 
 
+class Deterrence(_Strict):
+    """A penalty (a recorded trust-breaking record of a person) multiplies that person's rate of
+    the penalised category by ``factor`` for ``days`` days; ``categories``: which (default: every
+    trust-breaking category). With ``on_listing``, a person newly put on any list is deterred
+    from every one of those categories for as long."""
+
+    enabled: bool = False
+    factor: float = Field(0.5, ge=0, le=1)
+    days: int = Field(180, ge=1)
+    categories: list[str] | None = None
+    on_listing: bool = False
+    assumed: bool = True
+    reason: str = (
+        "no source measures specific deterrence under the system; halving the rate for "
+        "half a year is an assumption to sweep"
+    )
+
+
+class Chilling(_Strict):
+    """Critical posts fall, "positive energy" posts rise, with the share ``L`` of persons
+    listed: rates times ``exp(-elasticity * L)`` and ``exp(reward * L)``."""
+
+    enabled: bool = False
+    critical: str = "online.critical_post"
+    positive: str = "online.positive_energy_post"
+    elasticity: float = Field(20.0, ge=0)
+    reward: float = Field(5.0, ge=0)
+    assumed: bool = True
+    reason: str = (
+        "the sources describe self-censorship but give no elasticity; 20 means a 1 % "
+        "listed share cuts critical posts by about 18 %"
+    )
+
+
+class Gaming(_Strict):
+    """Persons graded below ``below`` buy ``category`` records of value ``amount`` (yuan), ``rate``
+    times a year, at most ``max_per_year`` times a calendar year."""
+
+    enabled: bool = False
+    below: str = "A"
+    category: str = "social.donation"
+    amount: float = Field(1000.0, gt=0)
+    rate: float = Field(6.0, ge=0, le=365)
+    max_per_year: int = Field(12, ge=0)
+    assumed: bool = True
+    reason: str = (
+        "seed 004 names donations as a way to raise a score; how often people below grade A "
+        "buy points is not reported: about every two months, 1,000 yuan (1 Rongcheng point), "
+        "at most 12 a year (under Rongcheng's 50-point cap) is assumed"
+    )
+
+
+class Ostracism(_Strict):
+    """When a person is newly listed, each of their ties of the kinds in ``relations`` that holds
+    that day ends with probability ``share`` (a dated end: the relation holds until that day)."""
+
+    enabled: bool = False
+    share: float = Field(0.2, ge=0, le=1)
+    relations: list[str] = ["friend_of"]
+    assumed: bool = True
+    reason: str = (
+        "the documents describe friends avoiding listed people under network rules but give "
+        "no rate; one tie in five cut on a listing is assumed"
+    )
+
+
+class Feedback(_Strict):
+    """The feedback loops (all off by default)."""
+
+    deterrence: Deterrence = Deterrence()
+    chilling: Chilling = Chilling()
+    gaming: Gaming = Gaming()
+    ostracism: Ostracism = Ostracism()
+
+
 class Outputs(_Strict):
     reporters: list[str] | None = None
     trajectories: int = Field(20, ge=0)
@@ -101,7 +176,8 @@ class Outputs(_Strict):
 
 class Sweep(_Strict):
     """Run every value of ``parameter`` (a dotted path in the scenario, e.g.
-    ``behaviour.scale.traffic.ticket`` or ``population.parameters.dog_owner_share``)."""
+    ``behaviour.scale.traffic.ticket``, ``population.parameters.dog_owner_share`` or
+    ``feedback.deterrence.factor``)."""
 
     parameter: str
     values: list[Any]
@@ -137,6 +213,7 @@ class Scenario(_Strict):
     behaviour: BehaviourConfig = BehaviourConfig()
     history: list[History] = []
     interventions: list[Intervention] = []
+    feedback: Feedback = Feedback()
     outputs: Outputs = Outputs()
     sweep: list[Sweep] = []
     compare: list[Comparison] = []
@@ -152,14 +229,16 @@ class Scenario(_Strict):
             raise ValueError("name the rulebooks: `rulebooks: [national]` or `regimes: {...}`")
         for h in self.history:
             if not h.window[0] <= h.window[1] < self.start:
-                raise ValueError(f"history of {h.category}: the window must end before the start "
-                                 f"({self.start})")
+                raise ValueError(
+                    f"history of {h.category}: the window must end before the start ({self.start})"
+                )
         for iv in self.interventions:
             if iv.regime is not None and iv.regime not in self.regimes:
                 raise ValueError(f"intervention {iv.label!r} names unknown regime {iv.regime!r}")
             if iv.day >= self.days:
-                raise ValueError(f"intervention {iv.label!r} on day {iv.day} is after the last day "
-                                 f"({self.days - 1})")
+                raise ValueError(
+                    f"intervention {iv.label!r} on day {iv.day} is after the last day ({self.days - 1})"
+                )
         return self
 
     @field_validator("name")
@@ -188,8 +267,11 @@ class Scenario(_Strict):
                 data_s = copy.deepcopy(data) | {"seed": seed, "seeds": None, "replicates": 1}
                 scenario = _validate({k: v for k, v in data_s.items() if v is not None}, where=self.name)
                 values = {sw.parameter: v for sw, v in zip(self.sweep, combo, strict=True)}
-                name = "" if len(combos) * len(seeds) == 1 else (
-                    (f"sweep{ci:02d}-" if self.sweep else "") + f"seed{seed}")
+                name = (
+                    ""
+                    if len(combos) * len(seeds) == 1
+                    else ((f"sweep{ci:02d}-" if self.sweep else "") + f"seed{seed}")
+                )
                 out.append(Run(name, seed, values, scenario))
         return out
 
@@ -206,14 +288,25 @@ class Run:
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
     """Set a dotted path: ``behaviour.scale.<category>``, ``behaviour.coverage.<region>.<channel>``,
-    ``population.parameters.<name>``, ``population.regions.<name>``, or a top-level field."""
-    maps = {"behaviour.scale.": 1, "behaviour.coverage.": 2, "population.parameters.": 1,
-            "population.regions.": 1}
+    ``population.parameters.<name>``, ``population.regions.<name>``, ``feedback.<loop>.<name>``, or
+    a top-level field."""
+    if path.startswith("feedback.") and path.count(".") == 2:
+        _, loop, name = path.split(".")
+        if loop not in Feedback.model_fields:
+            raise ScenarioError(f"cannot sweep {path!r}: no feedback loop {loop!r}")
+        data.setdefault("feedback", {}).setdefault(loop, {})[name] = value
+        return
+    maps = {
+        "behaviour.scale.": 1,
+        "behaviour.coverage.": 2,
+        "population.parameters.": 1,
+        "population.regions.": 1,
+    }
     for prefix, depth in maps.items():
         if path.startswith(prefix):
             outer, inner = prefix[:-1].split(".")
             node = data.setdefault(outer, {}).setdefault(inner, {})
-            rest = path[len(prefix):]
+            rest = path[len(prefix) :]
             if depth == 2:
                 region, _, channel = rest.partition(".")
                 node.setdefault(region, {})[channel] = value
@@ -221,8 +314,9 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
                 node[rest] = value
             return
     if "." in path or path not in Scenario.model_fields:
-        raise ScenarioError(f"cannot sweep {path!r}: use a top-level field or one of "
-                            f"{', '.join(p + '<name>' for p in maps)}")
+        raise ScenarioError(
+            f"cannot sweep {path!r}: use a top-level field or one of {', '.join(p + '<name>' for p in maps)}"
+        )
     data[path] = value
 
 
@@ -232,8 +326,9 @@ def _validate(data: Mapping[str, Any], *, where: str) -> Scenario:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
-        raise ScenarioError(f"scenario {where}: {loc}: {first['msg']} "
-                            f"({len(exc.errors())} problem(s); see docs/simulate.md)") from None
+        raise ScenarioError(
+            f"scenario {where}: {loc}: {first['msg']} ({len(exc.errors())} problem(s); see docs/simulate.md)"
+        ) from None
 
 
 def builtin_scenarios() -> list[str]:
@@ -250,8 +345,10 @@ def load_scenario(name_or_path: str | Path, **changes: Any) -> Scenario:
         text, where = path.read_text("utf-8"), str(path)
     else:
         if str(name_or_path) not in builtin_scenarios():
-            raise ScenarioError(f"unknown scenario {str(name_or_path)!r}: use a path to a YAML file "
-                                f"or one of {', '.join(builtin_scenarios())}")
+            raise ScenarioError(
+                f"unknown scenario {str(name_or_path)!r}: use a path to a YAML file "
+                f"or one of {', '.join(builtin_scenarios())}"
+            )
         folder = resources.files("socialcredit.simulate").joinpath("scenarios")
         text, where = folder.joinpath(f"{name_or_path}.yaml").read_text("utf-8"), str(name_or_path)
     try:

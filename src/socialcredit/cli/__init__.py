@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from socialcredit.cli import catalog, demo, engine, ledger, report, rulebook, service, simulate
+from socialcredit.cli import catalog, demo, engine, ledger, proof, report, rulebook, service, simulate
 
 app = typer.Typer(
     name="socialcredit",
@@ -25,6 +25,7 @@ service.register(app)
 engine.register(app)
 simulate.register(app)
 report.register(app)
+proof.register(app)
 
 
 def main() -> None:

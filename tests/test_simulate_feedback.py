@@ -24,15 +24,19 @@ ALL_ON = {
     "chilling": {"enabled": True, "elasticity": 50.0},
     "gaming": {"enabled": True, "below": "AA"},
     "ostracism": {"enabled": True, "share": 0.5},
+    "avoidance": {"enabled": True, "factor": 0.2},
+    "spiral": {"enabled": True, "job_loss": 0.5},
 }
 POP = {"regions": {"Rongcheng": 1.0}, "block_size": 128}
 
 
-def _run(feedback: dict[str, Any], *, size: int = 2000, days: int = 90, **kw: Any) -> SocialCreditModel:
+def _run(
+    feedback: dict[str, Any], *, size: int = 2000, days: int = 90, shards: int | None = None, **kw: Any
+) -> SocialCreditModel:
     sc = load_scenario(
         "classroom", size=size, days=days, evaluate_every=10, feedback=feedback, population=POP, **kw
     )
-    m = SocialCreditModel(sc)
+    m = SocialCreditModel(sc, shards=shards)
     m.run()
     return m
 
@@ -51,7 +55,12 @@ def test_feedback_is_off_by_default_and_reports_nothing(off: SocialCreditModel) 
     for name in ("classroom", "city", "national-2018", "sesame-vs-rongcheng"):
         fb = load_scenario(name).feedback
         assert not (
-            fb.deterrence.enabled or fb.chilling.enabled or fb.gaming.enabled or fb.ostracism.enabled
+            fb.deterrence.enabled
+            or fb.chilling.enabled
+            or fb.gaming.enabled
+            or fb.ostracism.enabled
+            or fb.avoidance.enabled
+            or fb.spiral.enabled
         ), name
     reporters = set(off.datacollector.table().column("reporter").to_pylist())
     assert not reporters & {
@@ -62,7 +71,24 @@ def test_feedback_is_off_by_default_and_reports_nothing(off: SocialCreditModel) 
         "points_bought",
         "listed_share",
         "ties_cut",
+        "avoided_attempts",
+        "jobs_lost",
     }
+
+
+def test_avoidance_lowers_refusals_after_a_refusal(off: SocialCreditModel) -> None:
+    on = _run({"avoidance": {"enabled": True, "factor": 0.2, "days": 365}})
+    avoided = _total(on, "avoided_attempts")
+    assert avoided > 0
+    # the avoided attempts are the only change: the same first attempts are drawn, fewer made
+    assert _total(on, "attempts") == _total(off, "attempts") - avoided
+    assert _total(on, "events") == _total(off, "events")
+    assert 0 < _total(on, "refused") < _total(off, "refused")
+    weak = _run({"avoidance": {"enabled": True, "factor": 0.8, "days": 365}})
+    assert 0 < _total(weak, "avoided_attempts") < avoided
+    # the same on four shards, row for row
+    four = _run({"avoidance": {"enabled": True, "factor": 0.2, "days": 365}}, shards=4)
+    assert four.datacollector.table().equals(on.datacollector.table())
 
 
 def test_deterrence_lowers_repeat_offending(off: SocialCreditModel) -> None:
@@ -101,6 +127,24 @@ def test_ostracism_cuts_ties_to_listed_people(off: SocialCreditModel) -> None:
     assert cut > 0 and len(on.relation_ends) == cut
     assert all("until" in line for line in on.relation_ends)
     assert _friends_of_listed(on) < _friends_of_listed(off)
+
+
+def _jobs(m: SocialCreditModel) -> int:
+    from socialcredit.registry import RELATION_KINDS
+
+    rel, day = m.relations, m.day - 1
+    on = (rel.kind == RELATION_KINDS.index("employee_of")) & (rel.since <= day) & (rel.until > day)
+    return int(on.sum())
+
+
+def test_the_spiral_ends_jobs_of_listed_people(off: SocialCreditModel) -> None:
+    on = _run({"spiral": {"enabled": True, "job_loss": 0.5}})
+    lost = _total(on, "jobs_lost", "jobs")
+    assert lost > 0 and len(on.relation_ends) == lost
+    assert all(line["relation"] == "employee_of" and "until" in line for line in on.relation_ends)
+    assert _jobs(on) == _jobs(off) - lost
+    four = _run({"spiral": {"enabled": True, "job_loss": 0.5}}, shards=4)
+    assert four.relation_ends == on.relation_ends
 
 
 def test_chilling_lowers_critical_posts_and_raises_positive_energy(off: SocialCreditModel) -> None:
@@ -151,6 +195,7 @@ def test_every_loop_on_is_deterministic_across_shards(tmp_path: Path) -> None:
     assert a and a == b
     for r in (r1, r4):
         assert r.model.datacollector.total("points_bought", "purchases") > 0
+    assert _total(r1.model, "avoided_attempts") == _total(r4.model, "avoided_attempts")
     one, four = (json.loads((tmp_path / f / "manifest.json").read_text()) for f in ("one", "four"))
     assert one["files"] == four["files"]
 
@@ -164,7 +209,9 @@ def test_every_loop_on_conserves_through_the_ledger(tmp_path: Path) -> None:
         records, registry = ledger.records_table(), ledger.registry()
     assert len(set(records.column("id").to_pylist())) == records.num_rows
     cut = result.model.datacollector.total("ties_cut", "ties")
-    assert cut > 0 and registry.relations["until"].null_count == registry.relations.num_rows - cut
+    assert cut > 0
+    cut += result.model.datacollector.total("jobs_lost", "jobs")
+    assert registry.relations["until"].null_count == registry.relations.num_rows - cut
     ev = Engine(["national", "rongcheng"]).evaluate(records, registry, sc.end)
     assert ev.to_table().equals(final)
 
@@ -173,6 +220,7 @@ def test_feedback_demo_scenario_runs() -> None:
     sc = load_scenario("feedback-demo", size=600, days=40)
     fb = sc.feedback
     assert fb.deterrence.enabled and fb.chilling.enabled and fb.gaming.enabled and fb.ostracism.enabled
+    assert fb.avoidance.enabled and fb.spiral.enabled
     m = SocialCreditModel(sc)
     m.run()
     assert _total(m, "critical_posts") >= 0 and _total(m, "listed_share") > 0

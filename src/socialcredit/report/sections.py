@@ -70,6 +70,8 @@ FEEDBACK = {
     "positive_posts": "chilling: positive-energy posts",
     "points_bought": "gaming: score purchases",
     "ties_cut": "ostracism: ties cut",
+    "avoided_attempts": "avoidance: attempts avoided",
+    "jobs_lost": "spiral: jobs lost",
 }
 # reporters with several keys: the one the feedback section counts
 FEEDBACK_KEY = {"points_bought": "purchases"}
@@ -791,8 +793,9 @@ def feedback_section(runs: list[RunData]) -> Section:
     if not rows:
         sec.note = (
             "Feedback effects are not simulated in this run: its scenario leaves the feedback loops "
-            "(deterrence, chilling, gaming, ostracism) off, so the outputs have no deterred, critical_posts, "
-            "positive_posts, points_bought or ties_cut reporter."
+            "(deterrence, chilling, gaming, ostracism, avoidance, spiral) off, so the outputs have no "
+            "deterred, critical_posts, positive_posts, points_bought, ties_cut, avoided_attempts or "
+            "jobs_lost reporter."
         )
         return sec
     per: dict[tuple[str, str], int] = defaultdict(int)

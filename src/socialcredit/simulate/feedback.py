@@ -16,6 +16,10 @@ docs/simulate.md ("Feedback") for the equations and which parameters are assumed
 * **Gaming** — persons graded below a threshold buy score (donations by default) at a price,
   at a yearly rate and at most so many times a year; what it earns is the rulebook's business
   (Rongcheng: 1 point per 1,000 yuan, capped at 50 points a year).
+* **Avoidance** — a person refused an action (a denied first attempt, in the first regime)
+  keeps each later attempt of that action with probability ``factor`` for ``days`` days: they
+  learn the ban. Same exact thinning as deterrence, of attempts, keyed by the attempt's id in
+  the ``avoidance`` stream.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from numpy.typing import NDArray
 from socialcredit.society import rng
 from socialcredit.society.behaviour import KINDS, event_ids
 
-__all__ = ["Chilling", "Deterrence", "Gaming", "listed", "listed_share"]
+__all__ = ["Avoidance", "Chilling", "Deterrence", "Gaming", "listed", "listed_share"]
 
 _PERSON = KINDS.index("person")
 
@@ -42,6 +46,9 @@ class Deterrence:
     each; it is built from the merged (canonical) records, so it is the same on any number of
     shards.
     """
+
+    STREAM = "deterrence"
+    FIELD = "category"
 
     def __init__(self, *, seed: int, factor: float, days: int, categories: list[int]) -> None:
         self.seed, self.factor, self.days = seed, float(factor), int(days)
@@ -60,23 +67,25 @@ class Deterrence:
 
     def thin(self, records: Mapping[str, NDArray], day: int) -> NDArray[np.bool_]:
         """Which of a shard's drawn records are kept (``False``: deterred, never happened)."""
-        on = self.active(records["subject"], records["category"], day) & (records["kind"] == _PERSON)
+        f = self.FIELD
+        on = self.active(records["subject"], records[f], day) & (records["kind"] == _PERSON)
         keep = np.ones(len(on), bool)
         if on.any():
             idx = np.flatnonzero(on)
             eid = event_ids(
-                records["block"][idx] * 8 + records["kind"][idx], records["category"][idx], records["k"][idx]
+                records["block"][idx] * 8 + records["kind"][idx], records[f][idx], records["k"][idx]
             )
-            keep[idx] = rng.uniform(rng.key(self.seed, "deterrence", day), eid) < self.factor
+            keep[idx] = rng.uniform(rng.key(self.seed, self.STREAM, day), eid) < self.factor
         return keep
 
     def penalise(self, records: Mapping[str, NDArray], day: int) -> None:
         """Start (or extend) windows for the persons penalised by ``records`` (recorded on
         ``day``): the window covers days ``day + 1 .. day + days``."""
-        m = (records["kind"] == _PERSON) & np.isin(records["category"], self.categories)
+        f = self.FIELD
+        m = (records["kind"] == _PERSON) & np.isin(records[f], self.categories)
         if not m.any():
             return
-        k = records["subject"][m].astype(np.int64) * 256 + records["category"][m].astype(np.int64)
+        k = records["subject"][m].astype(np.int64) * 256 + records[f][m].astype(np.int64)
         keys = np.concatenate([self.keys, k])
         until = np.concatenate([self.until, np.full(len(k), day + self.days, np.int64)])
         live = until > day  # drop expired windows
@@ -92,7 +101,7 @@ class Deterrence:
         self.penalise(
             {
                 "subject": np.repeat(np.asarray(codes, np.int64), c),
-                "category": np.tile(self.categories, n),
+                self.FIELD: np.tile(self.categories, n),
                 "kind": np.full(n * c, _PERSON),
             },
             day,
@@ -100,6 +109,14 @@ class Deterrence:
 
     def open_windows(self, day: int) -> int:
         return int((self.until >= day).sum())
+
+
+class Avoidance(Deterrence):
+    """Who avoids which action until when: a :class:`Deterrence` of attempts (persons only),
+    keyed by ``code * 256 + action``; windows start from the first regime's denied attempts."""
+
+    STREAM = "avoidance"
+    FIELD = "action"
 
 
 class Chilling:

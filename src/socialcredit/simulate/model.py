@@ -39,7 +39,7 @@ import pyarrow as pa
 from socialcredit.engine import Engine, relations_from_registry, subjects_from_registry
 from socialcredit.regions import jurisdiction, jurisdictions
 from socialcredit.simulate.datacollector import DataCollector
-from socialcredit.simulate.feedback import Chilling, Deterrence, Gaming, listed, listed_share
+from socialcredit.simulate.feedback import Avoidance, Chilling, Deterrence, Gaming, listed, listed_share
 from socialcredit.simulate.reporters import REPORTERS, standing
 from socialcredit.simulate.scenario import Scenario, ScenarioError
 from socialcredit.simulate.store import RecordStore, canonical_order, day_number
@@ -229,6 +229,11 @@ class SocialCreditModel:
         first = len(self.store)
         self.store.append({c: v[order] for c, v in recs.items()}, day)
         atts = {c: np.concatenate([d.attempts[c] for d in draws]) for c in draws[0].attempts}
+        avoided = np.zeros(len(self.actions), np.int64)
+        if self.avoidance is not None:
+            keep = self.avoidance.thin(atts, day)
+            avoided = np.bincount(atts["action"][~keep], minlength=len(avoided))
+            atts = {c: v[keep] for c, v in atts.items()}
         if self.deterrence is not None:
             self.deterrence.penalise(recs, day)
         self.today = {
@@ -237,6 +242,8 @@ class SocialCreditModel:
             "deterred": deterred,
             "bought": bought,
             "ties_cut": 0,
+            "jobs_lost": 0,
+            "avoided": avoided,
             "attempts": np.bincount(atts["action"], minlength=len(self.actions)),
         }
         t1 = time.perf_counter()
@@ -256,7 +263,14 @@ class SocialCreditModel:
                 self.gaming.update(self.evaluations[next(iter(self.regimes))])
         t2 = time.perf_counter()
         self.timings["engine"] += t2 - t1
+        self._refused = None
         self.today["outcomes"] = {name: self._decide(ev, atts, day) for name, ev in self.evaluations.items()}
+        if self.avoidance is not None and self._refused is not None:
+            self.avoidance.penalise({c: v[self._refused] for c, v in atts.items()}, day)
+        if self.scenario.feedback.spiral.enabled and self._refused is not None:
+            job = np.array([a.startswith("employment.") for a in self.actions] + [False], bool)
+            act = np.where(self._refused, atts["action"], len(self.actions))
+            self._lose_jobs(np.unique(atts["subject"][job[act]]).astype(np.int64), day)
         t3 = time.perf_counter()
         self.timings["decisions"] += t3 - t2
         self.datacollector.collect(self)
@@ -282,6 +296,8 @@ class SocialCreditModel:
             return {"counts": counts, "retries": retries}
         cols = np.array([ev.action_column(a) for a in self.actions], np.int64)
         out = ev.decide_many(atts["subject"], cols[atts["action"]]).astype(np.int64)
+        if ev is self.evaluations[next(iter(self.regimes))]:
+            self._refused = out == OUTCOME_CODES["denied"]
         np.add.at(counts, (atts["action"], out), 1)
         denied = np.flatnonzero((out == OUTCOME_CODES["denied"]) & (self.retry[atts["action"]] > 0))
         if len(denied):
@@ -299,13 +315,17 @@ class SocialCreditModel:
         self.deterrence: Deterrence | None = None
         self.chilling: Chilling | None = None
         self.gaming: Gaming | None = None
+        self.avoidance: Avoidance | None = None
+        self._refused: np.ndarray | None = None
         cats = self.shards[0].categories
         p = self.population.persons
         self._person_codes = np.sort(self.population.codes("person", p["index"]).astype(np.int64))
         self._listed = np.zeros(0, np.int64)
         self.newly_listed = 0
         self.relation_ends: list[dict[str, Any]] = []  # registry lines of ties cut (ostracism)
-        self._track_listings = fb.ostracism.enabled or (fb.deterrence.enabled and fb.deterrence.on_listing)
+        self._track_listings = (
+            fb.ostracism.enabled or fb.spiral.enabled or (fb.deterrence.enabled and fb.deterrence.on_listing)
+        )
         if fb.ostracism.enabled:
             from socialcredit.registry import RELATION_KINDS
 
@@ -324,6 +344,13 @@ class SocialCreditModel:
                 factor=fb.deterrence.factor,
                 days=fb.deterrence.days,
                 categories=[cats.index(c) for c in names],
+            )
+        if fb.avoidance.enabled:
+            self.avoidance = Avoidance(
+                seed=self.seed,
+                factor=fb.avoidance.factor,
+                days=fb.avoidance.days,
+                categories=list(range(len(self.actions))),
             )
         if fb.chilling.enabled:
             for c in (fb.chilling.critical, fb.chilling.positive):
@@ -367,6 +394,8 @@ class SocialCreditModel:
             self.deterrence.penalise_listed(new, day)
         if self.scenario.feedback.ostracism.enabled:
             self._ostracise(new, day)
+        if self.scenario.feedback.spiral.enabled:
+            self._lose_jobs(new, day)
 
     def _ostracise(self, new: np.ndarray, day: int) -> None:
         """Ostracism: each tie of the newly listed ``new`` that holds on ``day`` ends with
@@ -384,6 +413,35 @@ class SocialCreditModel:
         )
         idx = np.flatnonzero(on)
         idx = idx[rng.uniform(rng.key(self.seed, "ostracism", day), idx) < cfg.share]
+        self._end_relations(idx, day)
+        self.today["ties_cut"] = self.today.get("ties_cut", 0) + len(idx)
+
+    def _lose_jobs(self, persons: np.ndarray, day: int) -> None:
+        """Spiral: each ``employee_of`` relation of ``persons`` (as employee) that holds on ``day``
+        ends with probability ``job_loss`` (uniform in the ``spiral`` stream keyed by the
+        relation's position in the registry), as a dated end like ostracism's."""
+        from socialcredit.registry import RELATION_KINDS
+
+        rel = self.relations
+        on = (
+            (rel.kind == RELATION_KINDS.index("employee_of"))
+            & (rel.since <= day)
+            & (rel.until > day)
+            & np.isin(rel.subject, persons)
+        )
+        idx = np.flatnonzero(on)
+        idx = idx[
+            rng.uniform(rng.key(self.seed, "spiral", day), idx) < self.scenario.feedback.spiral.job_loss
+        ]
+        self._end_relations(idx, day)
+        self.today["jobs_lost"] = self.today.get("jobs_lost", 0) + len(idx)
+
+    def _end_relations(self, idx: np.ndarray, day: int) -> None:
+        """End the relations at registry positions ``idx``: they hold until ``day + 1``,
+        exclusive, and the ends are registry lines for the ledger."""
+        from socialcredit.registry import RELATION_KINDS
+
+        rel = self.relations
         if not len(idx):
             return
         rel.until[idx] = day + 1
@@ -399,7 +457,6 @@ class SocialCreditModel:
             if rel.since[i] > -(2**61):
                 line["since"] = dt.date(1970, 1, 1) + dt.timedelta(days=int(rel.since[i]))
             self.relation_ends.append(line)
-        self.today["ties_cut"] = self.today.get("ties_cut", 0) + len(idx)
 
     def _chill(self) -> None:
         """Chilling: new post rate multipliers from the listed share of the first regime."""

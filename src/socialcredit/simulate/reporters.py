@@ -1,29 +1,31 @@
 """The named daily reporters of :class:`~socialcredit.simulate.model.SocialCreditModel`.
 
-=============  ========  ===============================================================
-reporter       regime    key and value
-=============  ========  ===============================================================
-events         (none)    category: events that happened (seen or not)
-records        (none)    category: events recorded (detected), i.e. ledger records
-attempts       (none)    action: first attempts
-allowed        each      action: attempts allowed
-rewarded       each      action: attempts granted a perk
-restricted     each      action: attempts allowed with restrictions
-denied         each      action: first attempts refused
-retries        each      action: refused attempts tried again the same day (refused again)
-refused        each      action: ``denied + retries``, the figure the press reports
-list_size      each      ``rulebook:list``: subjects on the list (evaluation days)
-grade          each      ``rulebook/model:grade``: subjects with the grade (evaluation days)
-open_cases     (none)    ``person`` / ``organisation``: open enforcement cases
-deterred       (none)    category: recorded events deterrence prevented (deterrence on)
-deterrence     (none)    ``windows``: open deterrence windows, (person, category) (deterrence on);
-                         ``new_listings``: persons newly listed (``on_listing``, evaluation days)
-critical_posts (none)    ``events``: critical posts that happened (chilling on)
-positive_posts (none)    ``events``: "positive energy" posts that happened (chilling on)
-ties_cut       (none)    ``ties``: relations ended by ostracism (ostracism on)
-points_bought  (none)    ``purchases`` / ``yuan``: score bought by gamers (gaming on)
-listed_share   (none)    ``per_100k``: persons listed per 100,000 driving chilling (chilling on)
-=============  ========  ===============================================================
+================  ========  ===============================================================
+reporter          regime    key and value
+================  ========  ===============================================================
+events            (none)    category: events that happened (seen or not)
+records           (none)    category: events recorded (detected), i.e. ledger records
+attempts          (none)    action: first attempts
+allowed           each      action: attempts allowed
+rewarded          each      action: attempts granted a perk
+restricted        each      action: attempts allowed with restrictions
+denied            each      action: first attempts refused
+retries           each      action: refused attempts tried again the same day (refused again)
+refused           each      action: ``denied + retries``, the figure the press reports
+list_size         each      ``rulebook:list``: subjects on the list (evaluation days)
+grade             each      ``rulebook/model:grade``: subjects with the grade (evaluation days)
+open_cases        (none)    ``person`` / ``organisation``: open enforcement cases
+deterred          (none)    category: recorded events deterrence prevented (deterrence on)
+deterrence        (none)    ``windows``: open deterrence windows, (person, category) (deterrence on);
+                            ``new_listings``: persons newly listed (``on_listing``, evaluation days)
+critical_posts    (none)    ``events``: critical posts that happened (chilling on)
+positive_posts    (none)    ``events``: "positive energy" posts that happened (chilling on)
+ties_cut          (none)    ``ties``: relations ended by ostracism (ostracism on)
+points_bought     (none)    ``purchases`` / ``yuan``: score bought by gamers (gaming on)
+jobs_lost         (none)    ``jobs``: ``employee_of`` relations ended by the spiral (spiral on)
+avoided_attempts  (none)    action: attempts not made: the person learnt the ban (avoidance on)
+listed_share      (none)    ``per_100k``: persons listed per 100,000 driving chilling (chilling on)
+================  ========  ===============================================================
 """
 
 from __future__ import annotations
@@ -119,6 +121,16 @@ def ties_cut(model: Any) -> Iterator[tuple[str, str, int]]:
         yield "", "ties", model.today["ties_cut"]
 
 
+def jobs_lost(model: Any) -> Iterator[tuple[str, str, int]]:
+    if model.scenario.feedback.spiral.enabled and model.today["jobs_lost"]:
+        yield "", "jobs", model.today["jobs_lost"]
+
+
+def avoided_attempts(model: Any) -> Iterator[tuple[str, str, int]]:
+    if model.avoidance is not None:
+        yield from _nonzero("", model.actions, model.today["avoided"])
+
+
 def listed_share(model: Any) -> Iterator[tuple[str, str, int]]:
     if model.chilling is not None:
         yield "", "per_100k", round(model.chilling.share * 100_000)
@@ -144,6 +156,8 @@ REPORTERS = {
     "points_bought": points_bought,
     "ties_cut": ties_cut,
     "listed_share": listed_share,
+    "avoided_attempts": avoided_attempts,
+    "jobs_lost": jobs_lost,
 }
 
 

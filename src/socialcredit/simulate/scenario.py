@@ -157,6 +157,34 @@ class Ostracism(_Strict):
     )
 
 
+class Avoidance(_Strict):
+    """A person refused an action (a denied first attempt) multiplies their own attempt rate of
+    that action by ``factor`` for ``days`` days (they learn the ban)."""
+
+    enabled: bool = False
+    factor: float = Field(0.1, ge=0, le=1)
+    days: int = Field(365, ge=1)
+    assumed: bool = True
+    reason: str = (
+        "no source reports how often a refused person tries again on later days; the press "
+        "figures count refused purchases, and a listed person who knows the ban mostly stops "
+        "trying: one attempt in ten for a year is assumed"
+    )
+
+
+class Spiral(_Strict):
+    """A person newly listed, or refused an ``employment.*`` action, loses each job (an
+    ``employee_of`` relation as employee) with probability ``job_loss``: a dated end."""
+
+    enabled: bool = False
+    job_loss: float = Field(0.1, ge=0, le=1)
+    assumed: bool = True
+    reason: str = (
+        "the documents describe listed people losing posts and employers screening the lists but "
+        "give no rate; one job in ten lost on a listing or an employment refusal is assumed"
+    )
+
+
 class Feedback(_Strict):
     """The feedback loops (all off by default)."""
 
@@ -164,6 +192,8 @@ class Feedback(_Strict):
     chilling: Chilling = Chilling()
     gaming: Gaming = Gaming()
     ostracism: Ostracism = Ostracism()
+    avoidance: Avoidance = Avoidance()
+    spiral: Spiral = Spiral()
 
 
 class Outputs(_Strict):

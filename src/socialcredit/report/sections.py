@@ -569,6 +569,18 @@ def reach_section(runs: list[RunData]) -> Section:
 # --- trajectories -------------------------------------------------------------------------------------
 
 
+def _trajectory_point(r: dict[str, Any]) -> dict[str, Any]:
+    """One subject's state on one date, as the trajectory charts and tables show it."""
+    return {
+        "date": r["date"].isoformat(),
+        "subject": r["subject"],
+        "score": r["score"],
+        "grade": r["grade"],
+        "listed": bool(r["lists"]),
+        "lists": r["lists"],
+    }
+
+
 def trajectories_section(runs: list[RunData], n: int = 6) -> Section:
     sec = Section("trajectories", "Sampled trajectories")
     run = runs[0]
@@ -609,18 +621,7 @@ def trajectories_section(runs: list[RunData], n: int = 6) -> Section:
     for r in summary:
         r.pop("_drop")
     keep = {r["subject"] for r in chosen}
-    series = [
-        {
-            "date": r["date"].isoformat(),
-            "subject": r["subject"],
-            "score": r["score"],
-            "grade": r["grade"],
-            "listed": bool(r["lists"]),
-            "lists": r["lists"],
-        }
-        for r in rows
-        if r["subject"] in keep and r["score"] is not None
-    ]
+    series = [_trajectory_point(r) for r in rows if r["subject"] in keep and r["score"] is not None]
     sec.table = chosen
     if series:
         sec.figures.append(
@@ -683,18 +684,7 @@ def _add_spirals(sec: Section, run: RunData, regime: str, candidates: int = 12, 
     if not chosen:
         sec.reading += " Replaying the listed persons month by month found no spiral either."
         return
-    series = [
-        {
-            "date": r["date"].isoformat(),
-            "subject": r["subject"],
-            "score": r["score"],
-            "grade": r["grade"],
-            "listed": bool(r["lists"]),
-            "lists": r["lists"],
-        }
-        for r in rows
-        if r["subject"] in chosen
-    ]
+    series = [_trajectory_point(r) for r in rows if r["subject"] in chosen]
     sec.figures.append(
         Figure(
             "spirals",

@@ -6,6 +6,7 @@ refused attempt, is audited with the subject it concerned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -48,18 +49,34 @@ def _unknown(sid: str) -> ApiError:
     )
 
 
+async def _evaluated_view(
+    ctx: Context,
+    subject_id: str,
+    on: Any,
+    action: str,
+    view: Callable[[Any, Any, str, dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Open the file, evaluate as of ``on``, build ``view`` off the event loop, audit the read."""
+    sid, entry = await _open_file(ctx, subject_id, action)
+    ev = await evaluation_on(ctx.state, on)
+    try:
+        out = await run_in_threadpool(view, ctx.state, ev, sid, entry)
+    except UnknownSubject:
+        raise _unknown(sid) from None
+    ctx.state.audit.log(ctx.who, action, subject=sid)
+    return out
+
+
 @router.get("/{subject_id}", response_model=SubjectOut, responses=_ERRORS, summary="A subject's file")
 async def get_subject(subject_id: SubjectId, ctx: FileReader, on: On = None) -> dict[str, Any]:
     """Profile, scores and grades, lists, measures in force and their outcomes, disclosure."""
-    state, who = ctx.state, ctx.who
-    sid, entry = await _open_file(ctx, subject_id, "read_subject")
-    ev = await evaluation_on(state, on)
-    try:
-        out = await run_in_threadpool(views.subject_file, state, ev, entry)
-    except UnknownSubject:
-        raise _unknown(sid) from None
-    state.audit.log(who, "read_subject", subject=sid)
-    return out
+    return await _evaluated_view(
+        ctx,
+        subject_id,
+        on,
+        "read_subject",
+        lambda state, ev, sid, entry: views.subject_file(state, ev, entry),
+    )
 
 
 @router.get(
@@ -70,15 +87,13 @@ async def get_subject(subject_id: SubjectId, ctx: FileReader, on: On = None) -> 
 )
 async def get_explanation(subject_id: SubjectId, ctx: FileReader, on: On = None) -> dict[str, Any]:
     """Every point, list and measure with the record, rule and citation behind it."""
-    state, who = ctx.state, ctx.who
-    sid, _ = await _open_file(ctx, subject_id, "read_explanation")
-    ev = await evaluation_on(state, on)
-    try:
-        out = await run_in_threadpool(views.explanation, state, ev, sid)
-    except UnknownSubject:
-        raise _unknown(sid) from None
-    state.audit.log(who, "read_explanation", subject=sid)
-    return out
+    return await _evaluated_view(
+        ctx,
+        subject_id,
+        on,
+        "read_explanation",
+        lambda state, ev, sid, entry: views.explanation(state, ev, sid),
+    )
 
 
 @router.get(

@@ -1,10 +1,11 @@
 """Feedback loops (simulator part 2): each loop on vs off moves its measured quantity in the
-documented direction on a small population with the same seed; determinism across shard counts
-and conservation through the ledger still hold with every loop on."""
+documented direction on a small population with the same seed (replicated over seeds in
+tests/test_simulate_loops.py); determinism across shard counts and conservation through the
+ledger with every loop on (``ALL_ON``) are tested in tests/test_simulate_determinism.py and
+tests/test_simulate_conservation.py."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,6 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from socialcredit.engine import Engine
-from socialcredit.ledger import open_ledger
 from socialcredit.simulate import load_scenario
 from socialcredit.simulate.model import SocialCreditModel
 from socialcredit.simulate.runner import run_scenario
@@ -25,7 +24,20 @@ ALL_ON = {
     "gaming": {"enabled": True, "below": "AA"},
     "ostracism": {"enabled": True, "share": 0.5},
     "avoidance": {"enabled": True, "factor": 0.2},
-    "spiral": {"enabled": True, "job_loss": 0.5},
+    "spiral": {"enabled": True, "job_loss": 0.5, "arrears_factor": 30.0, "partner_default": 1.0},
+    "informants": {"enabled": True, "rate": 2.0, "malicious": 0.3},
+    "disclosure": {"enabled": True, "reach": {"disclose.credit_website": 0.8}, "word_of_mouth": 0.1},
+}
+#: every loop's own reporter, which must report something when ``ALL_ON`` runs
+LOOP_REPORTERS = {
+    "deterrence": "deterred",
+    "chilling": "critical_posts",
+    "gaming": "points_bought",
+    "ostracism": "ties_cut",
+    "avoidance": "avoided_attempts",
+    "spiral": "jobs_lost",
+    "informants": "informants",
+    "disclosure": "disclosure_reach",
 }
 POP = {"regions": {"Rongcheng": 1.0}, "block_size": 128}
 
@@ -61,6 +73,8 @@ def test_feedback_is_off_by_default_and_reports_nothing(off: SocialCreditModel) 
             or fb.ostracism.enabled
             or fb.avoidance.enabled
             or fb.spiral.enabled
+            or fb.informants.enabled
+            or fb.disclosure.enabled
         ), name
     reporters = set(off.datacollector.table().column("reporter").to_pylist())
     assert not reporters & {
@@ -73,7 +87,11 @@ def test_feedback_is_off_by_default_and_reports_nothing(off: SocialCreditModel) 
         "ties_cut",
         "avoided_attempts",
         "jobs_lost",
+        "spiral",
+        "informants",
+        "disclosure_reach",
     }
+    assert "reported_by" not in off.records_table().column_names
 
 
 def test_avoidance_lowers_refusals_after_a_refusal(off: SocialCreditModel) -> None:
@@ -173,54 +191,21 @@ def test_unknown_feedback_categories_are_refused() -> None:
         _run({"deterrence": {"enabled": True, "categories": ["no.such"]}}, size=100, days=1)
     with pytest.raises(ScenarioError, match="feedback"):
         load_scenario("classroom", feedback={"chilling": {"enabled": True, "elastic": 1}})
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.parquet"))}
-
-
-def test_every_loop_on_is_deterministic_across_shards(tmp_path: Path) -> None:
-    sc = load_scenario(
-        "classroom",
-        size=1200,
-        days=25,
-        evaluate_every=5,
-        feedback=ALL_ON,
-        regimes={"rongcheng": ["national", "rongcheng"], "national": ["national"]},
-        population=POP,
-    )
-    [r1] = run_scenario(sc, tmp_path / "one", shards=1)
-    [r4] = run_scenario(sc, tmp_path / "four", shards=4)
-    a, b = _files(tmp_path / "one"), _files(tmp_path / "four")
-    assert a and a == b
-    for r in (r1, r4):
-        assert r.model.datacollector.total("points_bought", "purchases") > 0
-    assert _total(r1.model, "avoided_attempts") == _total(r4.model, "avoided_attempts")
-    one, four = (json.loads((tmp_path / f / "manifest.json").read_text()) for f in ("one", "four"))
-    assert one["files"] == four["files"]
-
-
-def test_every_loop_on_conserves_through_the_ledger(tmp_path: Path) -> None:
-    sc = load_scenario("city", size=800, days=40, evaluate_every=5, feedback=ALL_ON, population=POP)
-    [result] = run_scenario(sc, tmp_path, ledger=True)
-    assert result.ledger["records"] == len(result.model.store)
-    final = pq.read_table(tmp_path / "final" / "main.parquet")
-    with open_ledger(tmp_path / "ledger.db") as ledger:
-        records, registry = ledger.records_table(), ledger.registry()
-    assert len(set(records.column("id").to_pylist())) == records.num_rows
-    cut = result.model.datacollector.total("ties_cut", "ties")
-    assert cut > 0
-    cut += result.model.datacollector.total("jobs_lost", "jobs")
-    assert registry.relations["until"].null_count == registry.relations.num_rows - cut
-    ev = Engine(["national", "rongcheng"]).evaluate(records, registry, sc.end)
-    assert ev.to_table().equals(final)
+    # citizens may only report what the vocabulary lets `citizen_report` report
+    with pytest.raises(ScenarioError, match="citizen_report"):
+        _run({"informants": {"enabled": True, "categories": ["traffic.ticket"]}}, size=100, days=1)
+    with pytest.raises(ScenarioError, match="disclosure: unknown channels"):
+        _run({"disclosure": {"enabled": True, "reach": {"disclose.skywriting": 0.5}}}, size=100, days=1)
+    with pytest.raises(ScenarioError, match="spiral: unknown categories"):
+        _run({"spiral": {"enabled": True, "arrears_categories": ["finance.no_such"]}}, size=100, days=1)
+    with pytest.raises(ScenarioError, match="ostracism: unknown relations"):
+        _run({"ostracism": {"enabled": True, "by_relation": {"cousin_of": 0.1}}}, size=100, days=1)
 
 
 def test_feedback_demo_scenario_runs() -> None:
     sc = load_scenario("feedback-demo", size=600, days=40)
     fb = sc.feedback
-    assert fb.deterrence.enabled and fb.chilling.enabled and fb.gaming.enabled and fb.ostracism.enabled
-    assert fb.avoidance.enabled and fb.spiral.enabled
+    assert all(getattr(fb, loop).enabled for loop in LOOP_REPORTERS)
     m = SocialCreditModel(sc)
     m.run()
     assert _total(m, "critical_posts") >= 0 and _total(m, "listed_share") > 0

@@ -11,14 +11,36 @@ from socialcredit.engine.errors import NotSupportedYet
 from socialcredit.simulate import ScenarioError, SocialCreditModel, builtin_scenarios, load_scenario
 from socialcredit.simulate.runner import run_scenario
 
+#: the feedback scenarios of simulator part 2 and the loops each switches on
+LOOP_SCENARIOS = {
+    "blacklist-spiral": {"spiral", "avoidance"},
+    "network-contagion": {"ostracism", "disclosure"},
+    "chilling-effect": {"chilling", "deterrence"},
+    "informants": {"informants"},
+}
+
 
 def test_the_four_scenarios_ship() -> None:
     assert {"classroom", "city", "sesame-vs-rongcheng", "national-2018"} <= set(builtin_scenarios())
+    assert set(LOOP_SCENARIOS) | {"feedback-demo"} <= set(builtin_scenarios())
 
 
-@pytest.mark.parametrize("name", ["classroom", "city", "sesame-vs-rongcheng", "national-2018"])
+@pytest.mark.parametrize("name", sorted(LOOP_SCENARIOS))
+def test_the_feedback_scenarios_switch_on_their_loops(name: str) -> None:
+    fb = load_scenario(name).feedback
+    on = {loop for loop in type(fb).model_fields if getattr(fb, loop).enabled}
+    assert on == LOOP_SCENARIOS[name]
+    for loop in on:  # every loop parameter is assumed, with the reason given
+        assert getattr(fb, loop).assumed and getattr(fb, loop).reason
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["classroom", "city", "sesame-vs-rongcheng", "national-2018", "feedback-demo", *sorted(LOOP_SCENARIOS)],
+)
 def test_every_builtin_scenario_runs_at_small_size(name: str, tmp_path: Path) -> None:
-    sc = load_scenario(name, size=400, days=12)
+    days = 190 if name == "chilling-effect" else 12  # its enforcement drive starts on day 181
+    sc = load_scenario(name, size=400, days=days)
     try:
         [result] = run_scenario(sc, tmp_path)
     except NotSupportedYet as exc:  # Sesame's factors and network terms: engine part 2

@@ -53,12 +53,17 @@ class DataCollector:
         """Everything collected so far (see the module docstring)."""
         return pa.Table.from_pydict(self._rows, schema=DAILY_SCHEMA)
 
-    def total(self, reporter: str, key: str, regime: str | None = None) -> int:
-        """Sum of a reporter's values for ``key`` over all days (and one regime when given)."""
+    def total(self, reporter: str, key: str | None = None, regime: str | None = None) -> int:
+        """Sum of a reporter's values for ``key`` (every key when ``None``) over all days (and
+        one regime when given)."""
         rows = zip(
             self._rows["reporter"], self._rows["key"], self._rows["regime"], self._rows["value"], strict=True
         )
-        return sum(v for r, k, g, v in rows if r == reporter and k == key and (regime is None or g == regime))
+        return sum(
+            v
+            for r, k, g, v in rows
+            if r == reporter and (key is None or k == key) and (regime is None or g == regime)
+        )
 
 
 def dates(start: dt.date, days: int) -> list[dt.date]:

@@ -9,7 +9,7 @@ docs/simulate.md ("Feedback") for the equations and which parameters are assumed
   thinning of the day's events: an event of a deterred (person, category) is kept with
   probability ``factor`` (uniform keyed by the event's id in the ``deterrence`` stream), so the
   result does not depend on the number of shards.
-* **Chilling** — with ``L`` the share of persons on any list at the last published evaluation
+* **Chilling** — with ``L`` the share of persons on any black list at the last published evaluation
   (the first regime), the rate of critical posts is multiplied by ``exp(-elasticity * L)`` and
   that of "positive energy" posts by ``exp(reward * L)``; the multipliers change on evaluation
   days and act from the next day.
@@ -20,6 +20,24 @@ docs/simulate.md ("Feedback") for the equations and which parameters are assumed
   keeps each later attempt of that action with probability ``factor`` for ``days`` days: they
   learn the ban. Same exact thinning as deterrence, of attempts, keyed by the attempt's id in
   the ``avoidance`` stream.
+* **Spiral** — job loss on a listing (more for rail commuters barred from the train; the
+  relations end in the model), then :class:`Arrears`: a jobless person's own rates of arrears
+  and defaults times ``arrears_factor``, by extra draws; a listed organisation's partners
+  default (the model adds their records).
+* **Informants** — :class:`Informants`: adults report neighbours for a reward, some reports
+  malicious; review catches a share; upheld reports are ``citizen_report`` records naming the
+  reporter, caught ones a penalty of the reporter.
+* **Disclosure reach** — :func:`learned`: which contacts of a newly listed person learn of it,
+  through each channel that publishes them; with ostracism on, only they cut ties.
+
+Records a loop adds (:func:`extra_records`) take the path of drawn events: an authorised source,
+event numbers from ``2**19`` up (one range per loop) so ids never meet, effects applied.
+
+Example:
+    >>> c = Chilling(critical="online.critical_post", positive="online.positive_energy_post",
+    ...              elasticity=20.0, reward=5.0)
+    >>> c.multipliers(0.01)
+    {'online.critical_post': 0.818731, 'online.positive_energy_post': 1.051271}
 """
 
 from __future__ import annotations
@@ -32,9 +50,22 @@ import numpy as np
 from numpy.typing import NDArray
 
 from socialcredit.society import rng
-from socialcredit.society.behaviour import KINDS, event_ids
+from socialcredit.society.behaviour import KINDS, draw_values, event_ids
+from socialcredit.society.rates import ONE
 
-__all__ = ["Avoidance", "Chilling", "Deterrence", "Gaming", "listed", "listed_share"]
+__all__ = [
+    "Arrears",
+    "Avoidance",
+    "Chilling",
+    "Deterrence",
+    "Gaming",
+    "Informants",
+    "Located",
+    "extra_records",
+    "learned",
+    "listed",
+    "listed_share",
+]
 
 _PERSON = KINDS.index("person")
 
@@ -136,16 +167,31 @@ class Chilling:
         }
 
 
+def _black(result: Any) -> set[str]:
+    """The ids of a rulebook result's black lists (red lists — integrity models — list people
+    to praise them: nobody is deterred, shunned or sacked for being on one)."""
+    return {cl.id for cl in result.cv.lists if getattr(cl.lst, "kind", "black") == "black"}
+
+
 def listed(ev: Any, person_codes: NDArray[np.int64]) -> NDArray[np.int64]:
-    """The ``person_codes`` on any list of the evaluation ``ev`` (sorted)."""
-    parts = [m.subjects for r in ev.results for m in r.members.values() if len(m.subjects)] if ev else []
+    """The ``person_codes`` on any black list of the evaluation ``ev`` (sorted)."""
+    parts = (
+        [
+            m.subjects
+            for r in ev.results
+            for lid, m in r.members.items()
+            if len(m.subjects) and lid in _black(r)
+        ]
+        if ev
+        else []
+    )
     if not parts:
         return np.zeros(0, np.int64)
     return np.intersect1d(person_codes, np.concatenate(parts).astype(np.int64))
 
 
 def listed_share(ev: Any, person_codes: NDArray[np.int64]) -> float:
-    """Share of ``person_codes`` on any list of the evaluation ``ev``."""
+    """Share of ``person_codes`` on any black list of the evaluation ``ev``."""
     if ev is None or not len(person_codes):
         return 0.0
     return len(listed(ev, person_codes)) / len(person_codes)
@@ -226,3 +272,310 @@ class Gaming:
             "k": self.K0 + np.arange(n) - start,
             "member": np.full(n, -1, np.int64),
         }
+
+
+def _ranks(kind: NDArray, block: NDArray, category: NDArray, subject: NDArray) -> tuple[NDArray, NDArray]:
+    """An order of extra records (kind, block, category, subject) and each record's rank in its
+    (kind, block, category) group: the event number of a record id, from a loop's ``K0``."""
+    order = np.lexsort((subject, category, block, kind))
+    kd, bl, ct = kind[order], block[order], category[order]
+    n = len(order)
+    new = (
+        np.r_[True, (kd[1:] != kd[:-1]) | (bl[1:] != bl[:-1]) | (ct[1:] != ct[:-1])]
+        if n
+        else np.zeros(0, bool)
+    )
+    start = np.maximum.accumulate(np.where(new, np.arange(n), 0)) if n else np.zeros(0, np.int64)
+    return order, np.arange(n) - start
+
+
+class Located:
+    """Where each subject code sits in each shard's group (position, or -1), for loops that add
+    records of given subjects; ``find(s, codes)`` answers for shard ``s``."""
+
+    def __init__(self, shards: list[Any]) -> None:
+        self.order = [np.argsort(b.group.codes, kind="stable") for b in shards]
+        self.sorted = [b.group.codes[o] for b, o in zip(shards, self.order, strict=True)]
+
+    def find(self, s: int, codes: NDArray) -> NDArray[np.int64]:
+        srt = self.sorted[s]
+        if not len(srt):
+            return np.full(len(codes), -1, np.int64)
+        i = np.minimum(np.searchsorted(srt, codes), len(srt) - 1)
+        return np.where(srt[i] == codes, self.order[s][i], -1).astype(np.int64)
+
+
+def extra_records(
+    shard: Any,
+    member: NDArray[np.int64],
+    category: NDArray,
+    day: int,
+    stream: str,
+    k0: int,
+    *,
+    seed: int,
+    source: NDArray | None = None,
+    reporter: NDArray | None = None,
+    detect: bool = False,
+) -> dict[str, NDArray]:
+    """Records of the shard's ``member`` positions in ``category`` made by a loop (not drawn
+    events): the source is ``source`` or one of the category's authorised sources (uniform),
+    seen with the coverage of its channel when ``detect``; time of day and value as for drawn
+    events; event numbers ``k0 + rank`` in (kind, block, category). Draws are keyed by subject
+    and category in ``stream``, so they do not depend on the shard."""
+    g = shard.group
+    member = np.asarray(member, np.int64)
+    category = np.asarray(category, np.int64)
+    codes = g.codes[member].astype(np.int64)
+    key = rng.key(seed, stream, day)
+    ctr = codes.astype(np.uint64) * np.uint64(256) + category.astype(np.uint64)
+    ctr = ctr << np.uint64(3)
+    if source is None:
+        n_src = shard.n_sources[category]
+        pick = np.minimum((rng.uniform(key, ctr | np.uint64(1)) * n_src).astype(np.int64), n_src - 1)
+        source = shard.source_table[category, pick]
+    source = np.asarray(source, np.int64)
+    keep = np.ones(len(member), bool)
+    if detect and len(member):
+        cov = shard.coverage[g.region[member], shard.source_channel[source]]
+        keep = rng.uniform(key, ctr | np.uint64(2)) < cov
+    member, category, codes, source, ctr = member[keep], category[keep], codes[keep], source[keep], ctr[keep]
+    rep = np.full(len(member), -1, np.int64) if reporter is None else np.asarray(reporter, np.int64)[keep]
+    kind = g.kind[member].astype(np.int8)
+    block = (g.cell[member] // 8).astype(np.int64)
+    order, rank = _ranks(kind, block, category, codes)
+    return {
+        "subject": codes[order],
+        "category": category[order].astype(np.int16),
+        "source": source[order].astype(np.int16),
+        "second": (7 * 3600 + rng.uniform(key, ctr[order] | np.uint64(3)) * 15 * 3600).astype(np.int32),
+        "value": draw_values(shard.values, category[order], key, ctr[order] | np.uint64(4)),
+        "kind": kind[order],
+        "block": block[order],
+        "k": k0 + rank,
+        "member": member[order],
+        "reporter": rep[order],
+    }
+
+
+class Arrears:
+    """The spiral's second half: a person left without a job has their own daily rate of each
+    of ``categories`` multiplied by ``factor``. The extra events are drawn per (person,
+    category) and day with probability ``1 - exp(-(factor - 1) * rate)`` (at most one a day;
+    the rates are far below one a day) in the ``spiral-arrears`` stream, recorded with the
+    coverage of their source's channel, and apply their effects (a judgment default opens an
+    enforcement case)."""
+
+    K0 = (1 << 19) + (1 << 18)
+    STREAM = "spiral-arrears"
+
+    def __init__(self, *, seed: int, factor: float, categories: list[int]) -> None:
+        self.seed, self.factor = seed, float(factor)
+        self.categories = np.asarray(categories, np.int64)
+
+    def draw(self, shards: list[Any], located: Located, jobless: NDArray[np.int64], day: int) -> list[dict]:
+        """The day's extra records, one dict per shard (``member`` positions are the shard's)."""
+        out = []
+        if not len(jobless) or self.factor <= 1:
+            return [{} for _ in shards]
+        key = rng.key(self.seed, self.STREAM, day)
+        for s, b in enumerate(shards):
+            pos = located.find(s, jobless)
+            pos = pos[pos >= 0]
+            mem, cat = [], []
+            g = b.group
+            for c in self.categories.tolist():
+                col = int(b.col_position[c])
+                if col < 0 or not len(pos):
+                    continue
+                rate = g.flat[g.row[pos] + col] / ONE
+                p = -np.expm1(-(self.factor - 1.0) * rate)
+                ctr = (g.codes[pos].astype(np.uint64) * np.uint64(256) + np.uint64(c)) << np.uint64(3)
+                hit = pos[rng.uniform(key, ctr) < p]
+                mem.append(hit)
+                cat.append(np.full(len(hit), c))
+            if not mem or not sum(len(m) for m in mem):
+                out.append({})
+                continue
+            out.append(
+                extra_records(
+                    b,
+                    np.concatenate(mem),
+                    np.concatenate(cat),
+                    day,
+                    self.STREAM,
+                    self.K0,
+                    seed=self.seed,
+                    detect=True,
+                )
+            )
+        return out
+
+
+class Informants:
+    """Rewarded reporting: see :class:`socialcredit.simulate.scenario.Informants`.
+
+    Each day each adult files a report with probability ``rate / 365`` (``informants`` stream
+    keyed by the reporter's code): a category (uniform among ``categories``), malicious with
+    probability ``malicious``; a malicious report names a uniform subject of the category's
+    kind in the reporter's block, a true one a subject in proportion to its own rate of the
+    category (no one with a positive rate: no report). Review catches a malicious report with
+    probability ``caught``. Upheld reports become a record of the category by ``citizen_report``
+    (``reported_by`` the reporter) and a ``reward`` record of the reporter; caught ones a
+    ``penalty`` record of the reporter. Reports are reviewed the day they are filed."""
+
+    K0 = (1 << 19) + (1 << 17)
+    STREAM = "informants"
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        rate: float,
+        categories: list[int],
+        kinds: list[int],
+        malicious: float,
+        caught: float,
+        reward: int,
+        penalty: int,
+        report_source: int,
+        reporters: NDArray[np.int64],
+        blocks: NDArray[np.int64],
+    ) -> None:
+        self.seed, self.p = seed, rate / 365.0
+        self.categories, self.kinds = list(categories), list(kinds)
+        self.malicious, self.caught = float(malicious), float(caught)
+        self.reward, self.penalty, self.report_source = reward, penalty, report_source
+        order = np.argsort(reporters)
+        self.reporters, self.blocks = reporters[order], blocks[order]
+        self.stats = dict.fromkeys(("reports", "malicious", "caught", "upheld", "false_upheld"), 0)
+
+    def draw(self, shards: list[Any], located: Located, day: int) -> list[dict]:
+        """The day's records (reports upheld, rewards, penalties), one dict per shard."""
+        self.stats = dict.fromkeys(self.stats, 0)
+        key = rng.key(self.seed, self.STREAM, day)
+        filed = rng.uniform(key, self.reporters, 0) < self.p
+        who, blk = self.reporters[filed], self.blocks[filed]
+        if not len(who):
+            return [{} for _ in shards]
+        which = np.minimum(
+            (rng.uniform(key, who, 1) * len(self.categories)).astype(np.int64), len(self.categories) - 1
+        )
+        bad = rng.uniform(key, who, 2) < self.malicious
+        u = rng.uniform(key, who, 3)
+        caught = bad & (rng.uniform(key, who, 4) < self.caught)
+        out = []
+        for s, b in enumerate(shards):
+            lo_b, hi_b = b.blocks_range
+            mine = np.flatnonzero((blk >= lo_b) & (blk < hi_b))
+            g = b.group
+            tgt, tcat, trep, own, ocat = [], [], [], [], []
+            me = located.find(s, who[mine])
+            for j, i in enumerate(mine.tolist()):
+                c = self.categories[int(which[i])]
+                cell = int(blk[i]) * 8 + self.kinds[int(which[i])]
+                ci = int(np.searchsorted(g.cells, cell))
+                if ci >= len(g.cells) or g.cells[ci] != cell:
+                    continue
+                lo, hi = int(g.starts[ci]), int(g.starts[ci + 1])
+                if bad[i]:
+                    m = lo + min(int(u[i] * (hi - lo)), hi - lo - 1)
+                else:
+                    col = int(b.col_position[c])
+                    if col < 0:
+                        continue
+                    cum = np.cumsum(g.flat[g.row[lo:hi] + col])
+                    if not len(cum) or cum[-1] <= 0:
+                        continue
+                    m = lo + int(np.searchsorted(cum, np.floor(u[i] * cum[-1]), side="right"))
+                if g.codes[m] == who[i] or me[j] < 0:
+                    continue
+                self.stats["reports"] += 1
+                self.stats["malicious"] += int(bad[i])
+                if caught[i]:
+                    self.stats["caught"] += 1
+                    own.append(int(me[j]))
+                    ocat.append(self.penalty)
+                    continue
+                self.stats["upheld"] += 1
+                self.stats["false_upheld"] += int(bad[i])
+                tgt.append(m)
+                tcat.append(c)
+                trep.append(int(who[i]))
+                own.append(int(me[j]))
+                ocat.append(self.reward)
+            if not tgt and not own:
+                out.append({})
+                continue
+            reports = extra_records(
+                b,
+                np.asarray(tgt, np.int64),
+                np.asarray(tcat, np.int64),
+                day,
+                self.STREAM,
+                self.K0,
+                seed=self.seed,
+                source=np.full(len(tgt), self.report_source),
+                reporter=np.asarray(trep, np.int64),
+            )
+            rewards = extra_records(
+                b,
+                np.asarray(own, np.int64),
+                np.asarray(ocat, np.int64),
+                day,
+                self.STREAM + "-review",
+                self.K0,
+                seed=self.seed,
+            )
+            out.append({c: np.concatenate([reports[c], rewards[c]]) for c in reports})
+        return out
+
+
+def learned(
+    rel_subject: NDArray,
+    rel_object: NDArray,
+    idx: NDArray[np.int64],
+    new: NDArray[np.int64],
+    disclosed: NDArray[np.bool_],
+    channels: list[str],
+    reach: Mapping[str, float],
+    word_of_mouth: float,
+    *,
+    seed: int,
+    day: int,
+) -> tuple[NDArray[np.bool_], dict[str, int]]:
+    """Disclosure reach: for the relations at ``idx`` (each with a newly listed person of the
+    sorted ``new`` at one end at least), whether the other end learns of the listing, and how
+    many learn through each channel. ``disclosed[i, j]``: whether ``new[i]`` is published on
+    ``channels[j]``. The contact learns through channel ``j`` with probability ``reach[j]``
+    (``disclosure`` stream keyed by relation position and channel), and by word of mouth with
+    probability ``word_of_mouth``.
+
+    >>> ok, n = learned(np.array([0]), np.array([1]), np.array([0]), np.array([0]),
+    ...                 np.array([[True]]), ["disclose.credit_website"],
+    ...                 {"disclose.credit_website": 1.0}, 0.0, seed=1, day=0)
+    >>> ok.tolist(), n
+    ([True], {'disclose.credit_website': 1, 'word_of_mouth': 0})
+    """
+    from socialcredit.vocabulary import vocabulary
+
+    order = list(vocabulary().channels)
+    key = rng.key(seed, "disclosure", day)
+    n = len(idx)
+    on = np.zeros((n, len(channels)), bool)
+    for end in (rel_subject[idx], rel_object[idx]):
+        i = np.minimum(np.searchsorted(new, end), max(len(new) - 1, 0))
+        hit = (new[i] == end) if len(new) else np.zeros(n, bool)
+        on[hit] |= disclosed[i[hit]]
+    ctr = np.asarray(idx, np.uint64) * np.uint64(64)
+    out = rng.uniform(key, ctr | np.uint64(63)) < word_of_mouth
+    counts = {}
+    for j, ch in enumerate(channels):
+        p = float(reach.get(ch, 0.0))
+        if p <= 0:
+            continue
+        got = on[:, j] & (rng.uniform(key, ctr | np.uint64(order.index(ch))) < p)
+        counts[ch] = int(got.sum())
+        out |= got
+    counts["word_of_mouth"] = int((rng.uniform(key, ctr | np.uint64(63)) < word_of_mouth).sum())
+    return out, counts

@@ -8,12 +8,15 @@ Each :meth:`~SocialCreditModel.step` is one day:
 2. every shard draws the day's events and attempts (:meth:`BehaviourModel.draw`); with the
    deterrence loop on, events of deterred persons are thinned; each shard applies the effects
    of its recorded events (enforcement cases opened or closed);
-3. the records (with the gaming loop on, plus the day's bought donations) are merged in
-   canonical order and appended (ledger order); deterrence windows start for the penalised;
+3. the records — with the loops on, plus the records the loops make: partner defaults, the
+   jobless' extra arrears and defaults (spiral), citizens' upheld reports with their rewards and
+   penalties (informants), bought donations (gaming) — are merged in canonical order and
+   appended (ledger order); deterrence windows start for the penalised;
 4. on evaluation days (every ``evaluate_every`` days, and the last day) each regime's engine
    evaluates all records and the registry as of that day — lists and grades are *published*;
    the feedback loops read the first regime's publication (chilling multipliers, who games,
-   deterrence on listing; see :mod:`socialcredit.simulate.feedback`);
+   and for the newly black-listed: deterrence, disclosure reach, ostracism, job loss, partners'
+   defaults; see :mod:`socialcredit.simulate.feedback`);
 5. every attempt is decided on the latest published state of each regime (``decide_many``);
    a refused attempt may be retried the same day (each retry is another refusal);
 6. the reporters are collected.
@@ -39,7 +42,19 @@ import pyarrow as pa
 from socialcredit.engine import Engine, relations_from_registry, subjects_from_registry
 from socialcredit.regions import jurisdiction, jurisdictions
 from socialcredit.simulate.datacollector import DataCollector
-from socialcredit.simulate.feedback import Avoidance, Chilling, Deterrence, Gaming, listed, listed_share
+from socialcredit.simulate.feedback import (
+    Arrears,
+    Avoidance,
+    Chilling,
+    Deterrence,
+    Gaming,
+    Informants,
+    Located,
+    extra_records,
+    learned,
+    listed,
+    listed_share,
+)
 from socialcredit.simulate.reporters import REPORTERS, standing
 from socialcredit.simulate.scenario import Scenario, ScenarioError
 from socialcredit.simulate.store import RecordStore, canonical_order, day_number
@@ -72,6 +87,11 @@ def population_spec(scenario: Scenario) -> PopulationSpec:
         block_size=scenario.population.block_size,
         params=params,
     )
+
+
+def _kinds(ostracism: Any) -> list[str]:
+    """The relation kinds ostracism acts on: ``relations`` and those ``by_relation`` names."""
+    return list(dict.fromkeys([*ostracism.relations, *ostracism.by_relation]))
 
 
 class SocialCreditModel:
@@ -219,12 +239,17 @@ class SocialCreditModel:
                 d.records = {c: v[keep] for c, v in d.records.items()}
         for b, d in zip(self.shards, draws, strict=True):
             b.apply(d.records)
-        parts = [d.records for d in draws]
+        self.today = {"arrears": 0, "partner_defaults": 0, "informants": {}, "reach": {}}
+        parts = [d.records for d in draws] + self._extra(day)
         bought = 0
         if self.gaming is not None:
             parts.append(self.gaming.draw(day, self.date.year))
             bought = len(parts[-1]["subject"])
-        recs = {c: np.concatenate([p[c] for p in parts]) for c in draws[0].records}
+        fields = [*draws[0].records, "reporter"]
+        recs = {
+            c: np.concatenate([p[c] if c in p else np.full(len(p["subject"]), -1, np.int64) for p in parts])
+            for c in fields
+        }
         order = canonical_order(recs)
         first = len(self.store)
         self.store.append({c: v[order] for c, v in recs.items()}, day)
@@ -236,7 +261,7 @@ class SocialCreditModel:
             atts = {c: v[keep] for c, v in atts.items()}
         if self.deterrence is not None:
             self.deterrence.penalise(recs, day)
-        self.today = {
+        self.today |= {
             "events": sum(d.events for d in draws),
             "first_record": first,
             "deterred": deterred,
@@ -324,14 +349,37 @@ class SocialCreditModel:
         self.newly_listed = 0
         self.relation_ends: list[dict[str, Any]] = []  # registry lines of ties cut (ostracism)
         self._track_listings = (
-            fb.ostracism.enabled or fb.spiral.enabled or (fb.deterrence.enabled and fb.deterrence.on_listing)
+            fb.ostracism.enabled
+            or fb.spiral.enabled
+            or fb.disclosure.enabled
+            or (fb.deterrence.enabled and fb.deterrence.on_listing)
         )
-        if fb.ostracism.enabled:
+        o = self.population.organisations
+        self._org_codes = np.sort(self.population.codes("organisation", o["index"]).astype(np.int64))
+        self._listed_orgs = np.zeros(0, np.int64)
+        self.jobless = np.zeros(0, np.int64)  # persons the spiral left without a job
+        self._partner_pending = np.zeros(0, np.int64)  # partners defaulting the next day
+        self.arrears: Arrears | None = None
+        self.informants: Informants | None = None
+        self._located = Located(self.shards) if fb.spiral.enabled or fb.informants.enabled else None
+        self._rail = np.zeros(0, bool)
+        if fb.spiral.enabled:
+            self._setup_spiral()
+        if fb.informants.enabled:
+            self._setup_informants()
+        if fb.disclosure.enabled:
+            from socialcredit.vocabulary import vocabulary
+
+            unknown = sorted(set(fb.disclosure.reach) - set(vocabulary().channels))
+            if unknown:
+                raise ScenarioError(f"feedback.disclosure: unknown channels {', '.join(unknown)}")
+        for loop in ("ostracism", "disclosure"):
             from socialcredit.registry import RELATION_KINDS
 
-            unknown = sorted(set(fb.ostracism.relations) - set(RELATION_KINDS))
+            named = set(getattr(fb, loop).relations) | set(getattr(getattr(fb, loop), "by_relation", {}))
+            unknown = sorted(named - set(RELATION_KINDS))
             if unknown:
-                raise ScenarioError(f"feedback.ostracism: unknown relations {', '.join(unknown)}")
+                raise ScenarioError(f"feedback.{loop}: unknown relations {', '.join(unknown)}")
         if fb.deterrence.enabled:
             names = fb.deterrence.categories or [
                 c for c, _, breaking in self.shards[0].columns[: len(cats)] if breaking
@@ -383,58 +431,228 @@ class SocialCreditModel:
             )
 
     def _new_listings(self, day: int) -> None:
-        """Persons on a list of the first regime who were not at the previous evaluation:
-        deterrence on listing, ostracism."""
-        now = listed(self.evaluations[next(iter(self.regimes))], self._person_codes)
+        """Persons on a black list of the first regime who were not at the previous evaluation:
+        deterrence on listing, disclosure reach, ostracism, the spiral (and organisations newly
+        listed: their partners default)."""
+        fb = self.scenario.feedback
+        ev = self.evaluations[next(iter(self.regimes))]
+        if fb.spiral.enabled and fb.spiral.partner_default > 0:
+            orgs = listed(ev, self._org_codes)
+            self._partner_defaults(np.setdiff1d(orgs, self._listed_orgs), day)
+            self._listed_orgs = orgs
+        now = listed(ev, self._person_codes)
         new = np.setdiff1d(now, self._listed)
         self._listed, self.newly_listed = now, len(new)
         if not len(new):
             return
-        if self.deterrence is not None and self.scenario.feedback.deterrence.on_listing:
+        if self.deterrence is not None and fb.deterrence.on_listing:
             self.deterrence.penalise_listed(new, day)
-        if self.scenario.feedback.ostracism.enabled:
-            self._ostracise(new, day)
-        if self.scenario.feedback.spiral.enabled:
-            self._lose_jobs(new, day)
+        heard = self._disclose(new, day) if fb.disclosure.enabled else None
+        if fb.ostracism.enabled:
+            self._ostracise(new, day, heard)
+        if fb.spiral.enabled:
+            q = np.full(len(new), fb.spiral.job_loss)
+            if fb.spiral.commute_job_loss > 0:
+                barred = (
+                    ev.decide_many(new, np.full(len(new), ev.action_column("travel.high_speed_rail")))
+                    == OUTCOME_CODES["denied"]
+                )
+                rail = barred & self._rail[new]
+                q[rail] = 1 - (1 - fb.spiral.job_loss) * (1 - fb.spiral.commute_job_loss)
+            self._lose_jobs(new, day, q)
 
-    def _ostracise(self, new: np.ndarray, day: int) -> None:
-        """Ostracism: each tie of the newly listed ``new`` that holds on ``day`` ends with
-        probability ``share`` (uniform in the ``ostracism`` stream keyed by the relation's
-        position in the registry): it holds until ``day + 1``, exclusive."""
-        from socialcredit.registry import RELATION_KINDS
-
-        cfg, rel = self.scenario.feedback.ostracism, self.relations
-        kinds = [RELATION_KINDS.index(k) for k in cfg.relations]
-        on = (
-            np.isin(rel.kind, kinds)
-            & (rel.since <= day)
-            & (rel.until > day)
-            & (np.isin(rel.subject, new) | np.isin(rel.object, new))
-        )
-        idx = np.flatnonzero(on)
-        idx = idx[rng.uniform(rng.key(self.seed, "ostracism", day), idx) < cfg.share]
-        self._end_relations(idx, day)
-        self.today["ties_cut"] = self.today.get("ties_cut", 0) + len(idx)
-
-    def _lose_jobs(self, persons: np.ndarray, day: int) -> None:
-        """Spiral: each ``employee_of`` relation of ``persons`` (as employee) that holds on ``day``
-        ends with probability ``job_loss`` (uniform in the ``spiral`` stream keyed by the
-        relation's position in the registry), as a dated end like ostracism's."""
+    def _ties_of(self, new: np.ndarray, kinds: list[str], day: int) -> np.ndarray:
+        """Registry positions of the relations of ``kinds`` holding on ``day`` with one of
+        ``new`` at either end."""
         from socialcredit.registry import RELATION_KINDS
 
         rel = self.relations
         on = (
-            (rel.kind == RELATION_KINDS.index("employee_of"))
+            np.isin(rel.kind, [RELATION_KINDS.index(k) for k in kinds])
             & (rel.since <= day)
             & (rel.until > day)
-            & np.isin(rel.subject, persons)
+            & (np.isin(rel.subject, new) | np.isin(rel.object, new))
         )
+        return np.flatnonzero(on)
+
+    def _disclose(self, new: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Disclosure reach: which contacts of the newly listed ``new`` learn of the listing,
+        through which channel (see :func:`feedback.learned`); returns the relation positions
+        (of the disclosure and ostracism relations) and whether the contact learned."""
+        fb = self.scenario.feedback
+        cfg = fb.disclosure
+        ev = self.evaluations[next(iter(self.regimes))]
+        prof = ev.profiles
+        shown = prof.disclosed[prof.profile[new]]
+        kinds = list(dict.fromkeys(cfg.relations + (_kinds(fb.ostracism) if fb.ostracism.enabled else [])))
+        idx = self._ties_of(new, kinds, day)
+        rel = self.relations
+        args = (new, shown, list(prof.channels), cfg.reach, cfg.word_of_mouth)
+        heard, _ = learned(rel.subject, rel.object, idx, *args, seed=self.seed, day=day)
+        own = self._ties_of(new, cfg.relations, day)
+        _, counts = learned(rel.subject, rel.object, own, *args, seed=self.seed, day=day)
+        for ch, n in counts.items():
+            self.today["reach"][ch] = self.today["reach"].get(ch, 0) + n
+        return idx, heard
+
+    def _ostracise(self, new: np.ndarray, day: int, heard: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Ostracism: each tie of the newly listed ``new`` that holds on ``day`` ends with
+        probability ``share`` (uniform in the ``ostracism`` stream keyed by the relation's
+        position in the registry): it holds until ``day + 1``, exclusive. With disclosure on,
+        only ties whose other end learned of the listing (``heard``) are at risk."""
+        cfg = self.scenario.feedback.ostracism
+        idx = self._ties_of(new, _kinds(cfg), day)
+        if heard is not None:
+            at, ok = heard
+            idx = np.intersect1d(idx, at[ok])
+        share = np.full(len(idx), cfg.share)
+        if cfg.by_relation:
+            from socialcredit.registry import RELATION_KINDS
+
+            for kind, q in cfg.by_relation.items():
+                share[self.relations.kind[idx] == RELATION_KINDS.index(kind)] = q
+        idx = idx[rng.uniform(rng.key(self.seed, "ostracism", day), idx) < share]
+        self._end_relations(idx, day)
+        self.today["ties_cut"] = self.today.get("ties_cut", 0) + len(idx)
+
+    def _lose_jobs(self, persons: np.ndarray, day: int, prob: np.ndarray | None = None) -> None:
+        """Spiral: each ``employee_of`` relation of ``persons`` (sorted; as employee) that holds
+        on ``day`` ends with probability ``prob`` (per person; default ``job_loss``; uniform in
+        the ``spiral`` stream keyed by the relation's position in the registry), as a dated end
+        like ostracism's. Whoever holds no job afterwards is jobless (arrears)."""
+        from socialcredit.registry import RELATION_KINDS
+
+        rel = self.relations
+        job = RELATION_KINDS.index("employee_of")
+        on = (rel.kind == job) & (rel.since <= day) & (rel.until > day) & np.isin(rel.subject, persons)
         idx = np.flatnonzero(on)
-        idx = idx[
-            rng.uniform(rng.key(self.seed, "spiral", day), idx) < self.scenario.feedback.spiral.job_loss
-        ]
+        if prob is None:
+            q = np.full(len(idx), self.scenario.feedback.spiral.job_loss)
+        else:
+            q = np.asarray(prob, float)[np.searchsorted(persons, rel.subject[idx])]
+        idx = idx[rng.uniform(rng.key(self.seed, "spiral", day), idx) < q]
         self._end_relations(idx, day)
         self.today["jobs_lost"] = self.today.get("jobs_lost", 0) + len(idx)
+        if len(idx):
+            lost = np.unique(rel.subject[idx]).astype(np.int64)
+            still = (
+                (rel.kind == job)
+                & (rel.since <= day + 1)
+                & (rel.until > day + 1)
+                & np.isin(rel.subject, lost)
+            )
+            self.jobless = np.union1d(self.jobless, np.setdiff1d(lost, rel.subject[still]))
+
+    def _partner_defaults(self, orgs: np.ndarray, day: int) -> None:
+        """Spiral: each organisation in a ``partner_of`` relation holding on ``day`` with a newly
+        listed organisation of ``orgs`` defaults with probability ``partner_default`` (uniform in
+        the ``spiral-partner`` stream keyed by the relation's position): a
+        ``judicial.judgment_default`` record the next day (seed 004: a partner's default lands
+        you on the list)."""
+        if not len(orgs):
+            return
+        rel = self.relations
+        idx = self._ties_of(orgs, ["partner_of"], day)
+        idx = idx[
+            rng.uniform(rng.key(self.seed, "spiral-partner", day), idx)
+            < self.scenario.feedback.spiral.partner_default
+        ]
+        other = np.where(np.isin(rel.subject[idx], orgs), rel.object[idx], rel.subject[idx]).astype(np.int64)
+        self._partner_pending = np.union1d(self._partner_pending, other)
+
+    def _setup_spiral(self) -> None:
+        fb, cats = self.scenario.feedback.spiral, self.shards[0].categories
+        unknown = sorted(set(fb.arrears_categories) - set(cats))
+        if unknown:
+            raise ScenarioError(f"feedback.spiral: unknown categories {', '.join(unknown)}")
+        self.arrears = Arrears(
+            seed=self.seed,
+            factor=fb.arrears_factor,
+            categories=[cats.index(c) for c in fb.arrears_categories],
+        )
+        p = self.population.persons
+        codes = self.population.codes("person", p["index"]).astype(np.int64)
+        from socialcredit.society.population import COMMUTES
+
+        self._rail = np.zeros(int(codes.max()) + 1 if len(codes) else 0, bool)
+        self._rail[codes] = np.asarray(p["commute"]) == COMMUTES.index("rail")
+        self._default_cat = cats.index("judicial.judgment_default")
+
+    def _setup_informants(self) -> None:
+        from socialcredit.vocabulary import vocabulary
+
+        fb, voc, cats = self.scenario.feedback.informants, vocabulary(), self.shards[0].categories
+        for c in [*fb.categories, fb.reward, fb.penalty]:
+            if c not in cats:
+                raise ScenarioError(f"feedback.informants: unknown category {c!r}")
+        kinds = []
+        for c in fb.categories:
+            if not voc.authorised("citizen_report", c):
+                raise ScenarioError(
+                    f"feedback.informants: citizens may not report {c} (citizen_report is not among "
+                    "its sources in the vocabulary)"
+                )
+            kinds.append(KINDS.index(voc.categories[c].subject_kinds[0]))
+        for c in (fb.reward, fb.penalty):
+            if "person" not in voc.categories[c].subject_kinds:
+                raise ScenarioError(f"feedback.informants: {c} is not a category of persons")
+        p = self.population.persons
+        adult = np.asarray(p["age"]) >= 18
+        self.informants = Informants(
+            seed=self.seed,
+            rate=fb.rate,
+            categories=[cats.index(c) for c in fb.categories],
+            kinds=kinds,
+            malicious=fb.malicious,
+            caught=fb.caught,
+            reward=cats.index(fb.reward),
+            penalty=cats.index(fb.penalty),
+            report_source=list(voc.sources).index("citizen_report"),
+            reporters=self.population.codes("person", p["index"][adult]).astype(np.int64),
+            blocks=np.asarray(p["block"], np.int64)[adult],
+        )
+        self.store.reporters = True
+
+    def _extra(self, day: int) -> list[dict[str, np.ndarray]]:
+        """The day's records made by the loops rather than drawn (partner defaults, the jobless'
+        extra arrears, citizens' reports and their review), with their effects applied."""
+        per: list[list[dict[str, np.ndarray]]] = [[] for _ in self.shards]
+        if len(self._partner_pending):
+            assert self._located is not None
+            for s, b in enumerate(self.shards):
+                pos = self._located.find(s, self._partner_pending)
+                pos = pos[pos >= 0]
+                if len(pos):
+                    recs = extra_records(
+                        b,
+                        pos,
+                        np.full(len(pos), self._default_cat),
+                        day,
+                        "spiral-partner",
+                        Arrears.K0 + (1 << 17),
+                        seed=self.seed,
+                    )
+                    per[s].append(recs)
+                    self.today["partner_defaults"] += len(pos)
+            self._partner_pending = np.zeros(0, np.int64)
+        if self.arrears is not None and len(self.jobless):
+            assert self._located is not None
+            for s, recs in enumerate(self.arrears.draw(self.shards, self._located, self.jobless, day)):
+                if recs:
+                    per[s].append(recs)
+                    self.today["arrears"] += len(recs["subject"])
+        if self.informants is not None:
+            assert self._located is not None
+            for s, recs in enumerate(self.informants.draw(self.shards, self._located, day)):
+                if recs:
+                    per[s].append(recs)
+            self.today["informants"] = dict(self.informants.stats)
+        out = []
+        for b, parts in zip(self.shards, per, strict=True):
+            for recs in parts:
+                b.apply(recs)
+                out.append(recs)
+        return out
 
     def _end_relations(self, idx: np.ndarray, day: int) -> None:
         """End the relations at registry positions ``idx``: they hold until ``day + 1``,

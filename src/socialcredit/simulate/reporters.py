@@ -23,6 +23,14 @@ positive_posts    (none)    ``events``: "positive energy" posts that happened (c
 ties_cut          (none)    ``ties``: relations ended by ostracism (ostracism on)
 points_bought     (none)    ``purchases`` / ``yuan``: score bought by gamers (gaming on)
 jobs_lost         (none)    ``jobs``: ``employee_of`` relations ended by the spiral (spiral on)
+spiral            (none)    ``jobless``: persons the spiral left without a job; ``arrears``: their
+                            extra records (arrears, defaults); ``partner_defaults``: defaults of
+                            listed organisations' partners (spiral on)
+informants        (none)    ``reports`` filed, ``malicious`` among them, ``caught`` by review,
+                            ``upheld`` (recorded), ``false_upheld`` (malicious but upheld)
+                            (informants on)
+disclosure_reach  (none)    channel (or ``word_of_mouth``): contacts of newly listed persons who
+                            learned of the listing through it (disclosure on)
 avoided_attempts  (none)    action: attempts not made: the person learnt the ban (avoidance on)
 listed_share      (none)    ``per_100k``: persons listed per 100,000 driving chilling (chilling on)
 ================  ========  ===============================================================
@@ -126,6 +134,26 @@ def jobs_lost(model: Any) -> Iterator[tuple[str, str, int]]:
         yield "", "jobs", model.today["jobs_lost"]
 
 
+def spiral(model: Any) -> Iterator[tuple[str, str, int]]:
+    if model.scenario.feedback.spiral.enabled:
+        yield "", "jobless", len(model.jobless)
+        for key in ("arrears", "partner_defaults"):
+            if model.today[key]:
+                yield "", key, model.today[key]
+
+
+def informants(model: Any) -> Iterator[tuple[str, str, int]]:
+    for key, n in model.today["informants"].items():
+        if n:
+            yield "", key, n
+
+
+def disclosure_reach(model: Any) -> Iterator[tuple[str, str, int]]:
+    for key, n in sorted(model.today["reach"].items()):
+        if n:
+            yield "", key, n
+
+
 def avoided_attempts(model: Any) -> Iterator[tuple[str, str, int]]:
     if model.avoidance is not None:
         yield from _nonzero("", model.actions, model.today["avoided"])
@@ -158,6 +186,9 @@ REPORTERS = {
     "listed_share": listed_share,
     "avoided_attempts": avoided_attempts,
     "jobs_lost": jobs_lost,
+    "spiral": spiral,
+    "informants": informants,
+    "disclosure_reach": disclosure_reach,
 }
 
 

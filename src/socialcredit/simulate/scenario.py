@@ -94,7 +94,7 @@ class Intervention(_Strict):
 class Deterrence(_Strict):
     """A penalty (a recorded trust-breaking record of a person) multiplies that person's rate of
     the penalised category by ``factor`` for ``days`` days; ``categories``: which (default: every
-    trust-breaking category). With ``on_listing``, a person newly put on any list is deterred
+    trust-breaking category). With ``on_listing``, a person newly put on any black list is deterred
     from every one of those categories for as long."""
 
     enabled: bool = False
@@ -145,11 +145,14 @@ class Gaming(_Strict):
 
 class Ostracism(_Strict):
     """When a person is newly listed, each of their ties of the kinds in ``relations`` that holds
-    that day ends with probability ``share`` (a dated end: the relation holds until that day)."""
+    that day ends with probability ``share`` (``by_relation[kind]`` where given, e.g. a lower
+    share for ``spouse_of``): a dated end, the relation holds until that day. With disclosure on,
+    only ties whose other end learned of the listing are at risk."""
 
     enabled: bool = False
     share: float = Field(0.2, ge=0, le=1)
     relations: list[str] = ["friend_of"]
+    by_relation: dict[str, float] = {}  # a share per relation kind instead of ``share`` (family)
     assumed: bool = True
     reason: str = (
         "the documents describe friends avoiding listed people under network rules but give "
@@ -173,16 +176,87 @@ class Avoidance(_Strict):
 
 
 class Spiral(_Strict):
-    """A person newly listed, or refused an ``employment.*`` action, loses each job (an
-    ``employee_of`` relation as employee) with probability ``job_loss``: a dated end."""
+    """The "life in the blacklist" spiral (seed 004). A person newly listed, or refused an
+    ``employment.*`` action, loses each job (an ``employee_of`` relation as employee) with
+    probability ``job_loss``; a newly listed rail commuter whose listing bars high-speed rail
+    loses it with a further ``commute_job_loss``. Someone left without a job has their own rates
+    of ``arrears_categories`` multiplied by ``arrears_factor``; a newly listed organisation's
+    partners (``partner_of``) each default (a ``judicial.judgment_default`` record) with
+    probability ``partner_default`` — and the rulebooks list a defaulter's legal representative."""
 
     enabled: bool = False
     job_loss: float = Field(0.1, ge=0, le=1)
+    commute_job_loss: float = Field(0.3, ge=0, le=1)
+    arrears_factor: float = Field(3.0, ge=1, le=100)
+    arrears_categories: list[str] = ["finance.loan_arrears", "judicial.judgment_default"]
+    partner_default: float = Field(0.2, ge=0, le=1)
     assumed: bool = True
     reason: str = (
-        "the documents describe listed people losing posts and employers screening the lists but "
-        "give no rate; one job in ten lost on a listing or an employment refusal is assumed"
+        "the documents describe listed people losing posts, employers screening the lists and a "
+        "partner's default landing a business on the list (seed 004) but give no rates: one job "
+        "in ten lost on a listing (three in ten more for rail commuters barred from the train), "
+        "three times the arrears and default rate without a job, and one partner in five "
+        "defaulting after a listing are assumed"
     )
+
+
+class Informants(_Strict):
+    """Rewarded reporting (seed 002): each adult files ``rate`` reports a year about a neighbour
+    (a subject of the same block) in one of ``categories`` (each must list ``citizen_report`` as
+    a source). A share ``malicious`` is made up (a uniform neighbour); the rest name a neighbour
+    in proportion to their own rate of that conduct. Review catches a malicious report with
+    probability ``caught``; the others are upheld: a record of the category by
+    ``citizen_report`` with ``reported_by`` the reporter, and a ``reward`` record for the
+    reporter. A caught reporter gets a ``penalty`` record."""
+
+    enabled: bool = False
+    rate: float = Field(0.03, ge=0, le=365)
+    categories: list[str] = ["pet.dog_off_leash", "pet.dog_waste_not_cleaned", "pet.dog_nuisance"]
+    malicious: float = Field(0.2, ge=0, le=1)
+    caught: float = Field(0.5, ge=0, le=1)
+    reward: str = "social.report_trust_breaking"
+    penalty: str = "credit.false_materials"
+    assumed: bool = True
+    reason: str = (
+        "seed 002 names rewarded reporting and malicious reports without rates: one report per "
+        "33 adults a year (fewer true reports than the dog offences the other channels miss), one "
+        "in five made up, and review catching half of those are assumed"
+    )
+
+
+class Disclosure(_Strict):
+    """How many people learn of a listing: for each channel that publishes a newly listed
+    person (the ``disclose`` measures of the first regime), each contact across a relation of
+    ``relations`` learns of it with probability ``reach[channel]`` (and with ``word_of_mouth``
+    whatever the channels). With ostracism on, only contacts who learned cut the tie."""
+
+    enabled: bool = False
+    reach: dict[str, float] = {
+        "disclose.credit_website": 0.1,
+        "disclose.local_newspaper": 0.2,
+        "disclose.roadside_scoreboard": 0.2,
+        "disclose.debtor_map": 0.3,
+        "disclose.caller_ringtone": 0.6,
+        "disclose.model_poster": 0.5,
+        "disclose.integrity_story": 0.1,
+    }
+    word_of_mouth: float = Field(0.05, ge=0, le=1)
+    relations: list[str] = ["friend_of", "spouse_of", "parent_of"]
+    assumed: bool = True
+    reason: str = (
+        "the documents name the channels (seed 000: websites searchable by name, the honking "
+        "scoreboard; seed 001: a warning ringtone for callers, a map of nearby debtors; seed 004: "
+        "posters, national website) but not their audience: a caller warning reaching most "
+        "contacts (they call), a website few (they must search) is assumed"
+    )
+
+    @field_validator("reach")
+    @classmethod
+    def _probabilities(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, p in v.items() if not 0 <= p <= 1]
+        if bad:
+            raise ValueError(f"reach must be a probability (channels {', '.join(bad)})")
+        return v
 
 
 class Feedback(_Strict):
@@ -194,6 +268,8 @@ class Feedback(_Strict):
     ostracism: Ostracism = Ostracism()
     avoidance: Avoidance = Avoidance()
     spiral: Spiral = Spiral()
+    informants: Informants = Informants()
+    disclosure: Disclosure = Disclosure()
 
 
 class Outputs(_Strict):

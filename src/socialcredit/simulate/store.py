@@ -34,6 +34,7 @@ _COLUMNS = {
     "block": np.int64,
     "k": np.int64,
     "history": np.bool_,
+    "reporter": np.int32,  # the reporting citizen's code (``reported_by``), -1 for none
 }
 
 
@@ -51,6 +52,8 @@ class RecordStore:
         voc = vocabulary()
         self.categories = tuple(voc.categories)
         self.sources = tuple(voc.sources)
+        #: whether :meth:`table` has a ``reported_by`` column (the informants loop is on)
+        self.reporters = False
 
     def __len__(self) -> int:
         return self.n
@@ -74,6 +77,8 @@ class RecordStore:
                 self._cols[c][sl] = day
             elif c == "history":
                 self._cols[c][sl] = history
+            elif c == "reporter" and c not in recs:
+                self._cols[c][sl] = -1
             else:
                 self._cols[c][sl] = recs[c]
         self.n += m
@@ -105,7 +110,8 @@ class RecordStore:
         self, subject_ids: pa.Array, *, prefix: str, start: int = 0, stop: int | None = None
     ) -> pa.Table:
         """The records in the record contract (id, subject, category, occurred_at, source,
-        value), ready for Parquet or ``Ledger.append_records``.
+        value, and with :attr:`reporters` ``reported_by``), ready for Parquet or
+        ``Ledger.append_records``.
 
         Ids are ``<prefix>-<YYYYMMDD>-<kind letter><block>-<category index>-<event>``; history
         records (dated before the run) use ``h`` after the prefix. ``start``/``stop`` select
@@ -130,7 +136,7 @@ class RecordStore:
         ids = pc.binary_join_element_wise(pa.array(tag), ymd, pa.array(body), "-")
         cats = pa.array(list(self.categories), pa.string())
         srcs = pa.array(list(self.sources), pa.string())
-        return (
+        table = (
             pa.table(
                 {
                     "id": ids,
@@ -147,6 +153,16 @@ class RecordStore:
                 | {"value": pa.array([], pa.float64())}
             )
         )
+        if self.reporters:
+            rep = c("reporter")
+            by = subject_ids.take(pa.array(np.maximum(rep, 0), pa.int32())) if n else None
+            col = (
+                pc.if_else(pa.array(rep >= 0), by, pa.scalar(None, pa.string()))
+                if n
+                else pa.array([], pa.string())
+            )
+            table = table.append_column("reported_by", col)
+        return table
 
 
 def day_number(day: dt.date) -> int:

@@ -26,7 +26,7 @@ TODAY = "2019-06-01"
 
 @dataclass
 class World:
-    db: Path
+    db: Path | str  # a SQLite file or a PostgreSQL URL
     listed: str
     rep: str
     company: str
@@ -74,11 +74,11 @@ def records(tiny: Any) -> list[dict[str, Any]]:
     ]
 
 
-def build_world(directory: Path, tiny: Any) -> World:
-    """Write the world's ledger under ``directory`` and make its tokens."""
+def build_world(directory: Path, tiny: Any, db: Path | str | None = None) -> World:
+    """Write the world's ledger (``db``, default ``directory / "ledger.db"``) and make its tokens."""
     p = tiny.persons
     world = World(
-        directory / "ledger.db",
+        db if db is not None else directory / "ledger.db",
         listed=p[4],
         rep=p[3],
         company=tiny.companies[0],

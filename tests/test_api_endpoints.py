@@ -22,8 +22,8 @@ BAD_TOKENS = ("none", "expired", "revoked", "garbage")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, tiny: Any) -> World:
-    return build_world(tmp_path_factory.mktemp("api"), tiny)
+def world(tmp_path_factory: pytest.TempPathFactory, tiny: Any, make_module_db: Any) -> World:
+    return build_world(tmp_path_factory.mktemp("api"), tiny, make_module_db())
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +33,9 @@ def client(world: World) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, tiny: Any) -> Iterator[tuple[World, TestClient]]:
-    """A world and client of their own, for tests that write."""
-    world = build_world(tmp_path, tiny)
+def fresh(tmp_path: Path, tiny: Any, make_db: Any) -> Iterator[tuple[World, TestClient]]:
+    """A world and client of their own, for tests that write (on each backend)."""
+    world = build_world(tmp_path, tiny, make_db())
     with world.client() as c:
         yield world, c
 

@@ -54,9 +54,9 @@ def test_migrations_create_exactly_the_ledger_tables_the_code_uses(tmp_path: Pat
 
 def test_reopening_does_not_migrate_again_and_keeps_data(ledger: Ledger, tiny) -> None:
     ledger.append_records(tiny.records(3))
-    url = ledger.url
+    where = ledger.location
     ledger.close()
-    with open_ledger(url.removeprefix("sqlite:///")) as again:
+    with open_ledger(where) as again:
         assert again.counts()["records"] == 3
 
 
@@ -72,11 +72,10 @@ def test_open_ledger_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> No
 def test_append_records_chains_them_over_their_canonical_form(ledger: Ledger, tiny) -> None:
     recs = tiny.records(3)
     assert ledger.append_records(recs).accepted == 3
-    rows = (
-        sqlite3.connect(ledger.url.removeprefix("sqlite:///"))
-        .execute("SELECT seq, id, canonical, hash, prev_hash FROM records ORDER BY seq")
-        .fetchall()
-    )
+    with ledger.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT seq, id, canonical, hash, prev_hash FROM records ORDER BY seq"
+        ).all()
     prev = GENESIS
     for (_seq, rid, text, h, p), rec in zip(rows, recs, strict=True):
         assert text == canonical_json(canonical_record(rec))

@@ -1,4 +1,5 @@
-"""Tampering with the SQLite file directly: verify must exit 1 and name what was changed."""
+"""Tampering with the database directly (SQLite or PostgreSQL, behind the ledger's back): verify
+must exit 1 and name what was changed."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import json
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
@@ -24,15 +27,43 @@ def chunk_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.fixture
-def filled(ledger: Ledger, tiny) -> Path:
+def filled(ledger: Ledger, tiny) -> Path | str:
+    """The ledger's file (SQLite) or URL (PostgreSQL), with 10 records, closed."""
     ledger.append_records(tiny.records(10))
-    path = Path(ledger.url.removeprefix("sqlite:///"))
+    where = ledger.location
     ledger.close()
-    return path
+    return where
 
 
-def tamper(path: Path, *sql: str, params: tuple = ()) -> None:
-    con = sqlite3.connect(path)
+class Db:
+    """sqlite3-style access to either database, behind the ledger's back (``?`` marks)."""
+
+    def __init__(self, where: Path | str) -> None:
+        if isinstance(where, Path):
+            self.con, self.mark = sqlite3.connect(where), "?"
+        else:
+            import psycopg
+
+            url = sa.make_url(where).set(drivername="postgresql")
+            self.con, self.mark = psycopg.connect(url.render_as_string(hide_password=False)), "%s"
+
+    def execute(self, sql: str, params: tuple = ()) -> Any:
+        return self.con.execute(sql.replace("?", self.mark), params)
+
+    def row(self, sql: str) -> dict[str, Any]:
+        """One row as a dict of column names (in table order for ``SELECT *``)."""
+        cur = self.execute(sql)
+        return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+
+    def commit(self) -> None:
+        self.con.commit()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def tamper(path: Path | str, *sql: str, params: tuple = ()) -> None:
+    con = Db(path)
     for statement in sql:
         con.execute(statement, params if "?" in statement else ())
     con.commit()
@@ -73,7 +104,7 @@ def test_altering_a_query_column_the_engine_reads_is_named(filled: Path, tiny) -
 
 
 def test_altering_content_and_recomputing_its_hash_is_named(filled: Path) -> None:
-    con = sqlite3.connect(filled)
+    con = Db(filled)
     prev, text = con.execute("SELECT prev_hash, canonical FROM records WHERE seq = 5").fetchone()
     forged = text.replace('"value":1.0', '"value":9.0')
     con.execute(
@@ -114,9 +145,9 @@ def test_deleting_and_renumbering_is_named(filled: Path) -> None:
 
 
 def test_inserting_a_forged_record_at_the_end_is_named(filled: Path, tiny) -> None:
-    con = sqlite3.connect(filled)
-    cols = [r[1] for r in con.execute("PRAGMA table_info(records)")]
-    last = dict(zip(cols, con.execute("SELECT * FROM records WHERE seq = 10").fetchone(), strict=True))
+    con = Db(filled)
+    last = con.row("SELECT * FROM records WHERE seq = 10")
+    cols = list(last)
     text = last["canonical"].replace("t-000009", "forged")
     row = {
         **last,
@@ -134,11 +165,11 @@ def test_inserting_a_forged_record_at_the_end_is_named(filled: Path, tiny) -> No
 
 
 def test_inserting_a_forged_record_in_the_middle_is_named(filled: Path) -> None:
-    con = sqlite3.connect(filled)
-    cols = [r[1] for r in con.execute("PRAGMA table_info(records)")]
+    con = Db(filled)
     con.execute("UPDATE records SET seq = seq + 100 WHERE seq > 5")
     con.execute("UPDATE records SET seq = seq - 99 WHERE seq > 100")
-    fifth = dict(zip(cols, con.execute("SELECT * FROM records WHERE seq = 5").fetchone(), strict=True))
+    fifth = con.row("SELECT * FROM records WHERE seq = 5")
+    cols = list(fifth)
     text = fifth["canonical"].replace("t-000004", "forged")
     row = {
         **fifth,
@@ -175,7 +206,7 @@ def test_tampering_with_registry_changes_is_named(
 
 def test_a_forged_relation_is_named(filled: Path, tiny) -> None:
     """A forged legal_representative_of link would list an innocent person."""
-    con = sqlite3.connect(filled)
+    con = Db(filled)
     sql = "SELECT count, head FROM meta WHERE chain = 'registry_changes'"
     count, head = con.execute(sql).fetchone()
     line = json.dumps(

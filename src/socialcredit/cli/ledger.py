@@ -18,7 +18,10 @@ from socialcredit.ingest import IngestReport, import_registry_files, ingest_file
 from socialcredit.ledger import head_revision, open_ledger, verify
 from socialcredit.records import parse_occurred_at
 
-DbOpt = Annotated[Path, typer.Option("--db", help="The ledger: a SQLite file (created when missing).")]
+DbOpt = Annotated[
+    str,
+    typer.Option("--db", help="The ledger: a SQLite file (created when missing) or a postgresql:// URL."),
+]
 FilesArg = Annotated[list[Path], typer.Argument(help="JSONL, CSV or Parquet files.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")]
 NowOpt = Annotated[
@@ -94,22 +97,39 @@ def ingest(
     _finish(report, as_json, "records")
 
 
-def verify_command(db: DbOpt, as_json: JsonOpt = False) -> None:
+def verify_command(
+    db: DbOpt,
+    as_json: JsonOpt = False,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key", help="The published key every signed tree head must be signed by (hex or file)."
+        ),
+    ] = None,
+) -> None:
     """Recompute the hash chains; exit 1 naming the first record or registry change that was
     altered, removed or inserted.
 
-    Checks the chain of credit records and the chain of registry changes.
+    Checks the chains of credit records, registry changes and manual actions, and every signed
+    Merkle tree head (`socialcredit proof --sign-head`) against the trees.
     """
     try:
-        report = verify(db)
+        if public_key is not None and len(public_key) != 64 and Path(public_key).is_file():
+            public_key = Path(public_key).read_text()
+        report = verify(db, public_key=public_key)
     except SocialCreditError as exc:
         fail(str(exc))
     if as_json:
         print_json(report.to_dict())
     else:
-        for chain, count in (("records", report.records), ("registry changes", report.registry_changes)):
-            key = "records" if chain == "records" else "registry_changes"
+        for key, count in (
+            ("records", report.records),
+            ("registry_changes", report.registry_changes),
+            ("actions", report.actions),
+        ):
+            chain = key.replace("_", " ")
             console.print(f"{chain}: {count} links intact, head {report.heads[key]}", soft_wrap=True)
+        console.print(f"signed tree heads: {report.tree_heads} checked")
         for p in report.problems:
             err_console.print(f"[red]tampered:[/red] {p.message}", soft_wrap=True)
         if report.ok:

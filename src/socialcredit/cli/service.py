@@ -7,7 +7,6 @@ cannot be opened).
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,8 +14,29 @@ import typer
 from socialcredit.cli._common import console, err_console, fail, print_json, print_table
 from socialcredit.errors import SocialCreditError
 
-DbOpt = Annotated[Path, typer.Option("--db", help="The ledger (a SQLite file).", show_default=False)]
+DbOpt = Annotated[
+    str, typer.Option("--db", help="The ledger: a SQLite file or a postgresql:// URL.", show_default=False)
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ActorOpt = Annotated[
+    str | None,
+    typer.Option(help="Who does this, for the chain of actions (default: cli:<your user name>)."),
+]
+ReasonOpt = Annotated[
+    str | None, typer.Option(help="Why, for the chain of actions (token create: default the label).")
+]
+
+
+def _actor(actor: str | None) -> str:
+    import getpass
+
+    if actor and actor.strip():
+        return actor.strip()
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name (some containers)
+        return "cli"
+
 
 token_app = typer.Typer(help="Bearer tokens for the HTTP API (stored hashed).", no_args_is_help=True)
 
@@ -61,14 +81,14 @@ def serve(
     except SocialCreditError as exc:
         fail(str(exc))
     console.print(
-        f"serving {settings.db} with {', '.join(settings.rulebooks)} on "
+        f"serving {settings.db_shown} with {', '.join(settings.rulebooks)} on "
         f"http://{settings.host}:{settings.port}/v1 (docs at /docs); "
         f"the portal at http://{settings.host}:{settings.port}/"
     )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=access_log)
 
 
-def _open(db: Path):
+def _open(db: str):
     from socialcredit.ledger import open_ledger
 
     try:
@@ -87,6 +107,8 @@ def token_create(
         str | None, typer.Option(help="Stops working at this date (00:00 China Standard Time) or date-time.")
     ] = None,
     label: Annotated[str | None, typer.Option(help="A note: who holds it, and why.")] = None,
+    actor: ActorOpt = None,
+    reason: ReasonOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Make a token and print it once (only its hash is stored)."""
@@ -98,7 +120,14 @@ def token_create(
             fail(f"--expires {expires} is in the past: the token would never work")
         with _open(db) as ledger:
             info, bearer = create_token(
-                ledger, role=role, source=source, subject=subject, expires=expires, label=label
+                ledger,
+                role=role,
+                source=source,
+                subject=subject,
+                expires=expires,
+                label=label,
+                actor=_actor(actor),
+                reason=reason,
             )
     except SocialCreditError as exc:
         fail(str(exc))
@@ -120,13 +149,15 @@ def token_create(
 def token_revoke(
     token_id: Annotated[str, typer.Argument(help="The token's id (see `token list`).", show_default=False)],
     db: DbOpt,
+    actor: ActorOpt = None,
+    reason: ReasonOpt = None,
 ) -> None:
     """Revoke a token: it stops working (a running server notices within seconds)."""
     from socialcredit.service.tokens import revoke_token
 
     try:
         with _open(db) as ledger:
-            info = revoke_token(ledger, token_id)
+            info = revoke_token(ledger, token_id, actor=_actor(actor), reason=reason)
     except SocialCreditError as exc:
         fail(str(exc))
     console.print(f"token {info.id} revoked at {info.revoked_at}")

@@ -2,7 +2,8 @@
 
 The scripts live in ``ledger/migrations/versions``; add a change with
 ``alembic -c <config pointing at ledger/migrations> revision -m "..."`` and edit it by hand
-(Core operations only, so other databases keep working).
+(Core operations only, so both databases, SQLite and PostgreSQL, keep working; the tests run
+every migration on both).
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> str:
-    """Bring the database to the newest revision (a no-op when it is there); return it."""
+    """Bring the database to the newest revision (a no-op when it is there); return it.
+
+    The migration runs in one write transaction (``ledger_write``), under the ledger's writer
+    lock: on PostgreSQL, where DDL is transactional, two processes opening a fresh database at
+    once take turns, and the second finds the tables made and the revision current.
+    """
     if current_revision(engine) == head_revision():
         return head_revision()
     cfg = _config()

@@ -1,8 +1,12 @@
 """The ledger: an append-only, hash-chained store of credit records and registry changes.
 
-Every write goes through one :class:`Ledger` writer method, under a process lock and SQLite's
-``BEGIN IMMEDIATE`` (one writer across processes), one transaction per batch: a crash loses at
+Every write goes through one :class:`Ledger` writer method, under a process lock and one
+writer across processes (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory
+lock per schema, taken before the chain head is read), one transaction per batch: a crash loses at
 most the open batch, and appending the same records again is idempotent by record id.
+
+The ledger lives in a SQLite file (a path) or a PostgreSQL database (a ``postgresql://`` URL,
+with the ``socialcredit[postgres]`` extra; records go in with ``COPY``).
 
 Example:
     >>> import tempfile, pathlib
@@ -23,6 +27,7 @@ import datetime as dt
 import gc
 import hashlib
 import io
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -42,11 +47,11 @@ from socialcredit.errors import LedgerError
 from socialcredit.ledger import schema
 from socialcredit.ledger.canonical import CanonicalBatch, canonical_batch
 from socialcredit.ledger.chain import chain_hashes
-from socialcredit.ledger.migrate import upgrade
+from socialcredit.ledger.migrate import current_revision, upgrade
 from socialcredit.records import RECORD_FIELDS, RECORDS_SCHEMA, canonical_json
 from socialcredit.registry import Registry, as_date, is_relation_line
 
-__all__ = ["AppendResult", "Ledger", "Reject", "database_url", "open_ledger"]
+__all__ = ["AppendResult", "Ledger", "Reject", "database_url", "is_postgres", "open_ledger"]
 
 #: Records per transaction when :meth:`Ledger.append_records` gets more than this many.
 BATCH_SIZE = 50_000
@@ -55,6 +60,7 @@ _INPUT_SCHEMA = pa.schema(
     [(name, pa.float64() if name == "value" else pa.string()) for name in RECORD_FIELDS]
 )
 _READ_CHUNK = 100_000  # rows per fetch when reading records back
+_CURSORS = itertools.count()  # names of PostgreSQL server-side cursors
 _CANONICAL_SCHEMA = pa.schema([f for f in RECORDS_SCHEMA if f.name not in ("seq", "day")])
 
 
@@ -95,11 +101,51 @@ class AppendResult:
 
 
 def database_url(db: str | Path) -> str:
-    """A SQLAlchemy URL for ``db``: a URL is kept, a file path becomes ``sqlite:///<path>``."""
+    """A SQLAlchemy URL for ``db``: a URL is kept, a file path becomes ``sqlite:///<path>``.
+
+    ``postgresql://`` and ``postgres://`` (libpq's spellings) select psycopg 3
+    (``postgresql+psycopg://``).
+    """
     text = str(db)
+    for prefix in ("postgresql://", "postgres://"):
+        if text.startswith(prefix):
+            return "postgresql+psycopg://" + text.removeprefix(prefix)
     if "://" in text:
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def is_postgres(engine_or_url: Engine | str) -> bool:
+    """Whether an engine (or URL) is PostgreSQL."""
+    if isinstance(engine_or_url, str):
+        return engine_or_url.startswith(("postgresql", "postgres:"))
+    return engine_or_url.dialect.name == "postgresql"
+
+
+#: One writer per schema across processes: a transaction-scoped advisory lock whose key is
+#: derived from the schema name (md5, documented functions only), released at commit or rollback.
+PG_WRITE_LOCK = (
+    "SELECT pg_advisory_xact_lock(1935896436, ('x' || left(md5(current_schema()), 8))::bit(32)::int)"
+)
+
+
+def _postgres_engine(url: str) -> Engine:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise LedgerError(
+            "a PostgreSQL ledger needs psycopg 3: pip install 'socialcredit[postgres]'"
+        ) from None
+    # ``format`` (%s) keeps parameters positional, as with SQLite's ``?``: the writer compiles
+    # its inserts once and passes tuples.
+    engine = sa.create_engine(url, paramstyle="format", pool_pre_ping=True)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("ledger_write", False):
+            conn.exec_driver_sql(PG_WRITE_LOCK)
+
+    return engine
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -141,8 +187,24 @@ def open_ledger(db: str | Path, *, create: bool = True) -> Ledger:
             if not create:
                 raise LedgerError(f"no ledger at {path}: create one with `socialcredit ingest`")
             path.parent.mkdir(parents=True, exist_ok=True)
+    if is_postgres(url):
+        engine = _postgres_engine(url)
+        shown = engine.url.render_as_string(hide_password=True)
+        try:
+            if not create and current_revision(engine) is None:
+                raise LedgerError(f"no ledger at {shown}: create one with `socialcredit db upgrade --db URL`")
+            upgrade(engine)
+        except LedgerError:
+            engine.dispose()
+            raise
+        except sa.exc.DBAPIError as exc:
+            engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise LedgerError(f"cannot open the ledger at {shown}: {reason}") from None
+        return Ledger(engine)
     if not url.startswith("sqlite"):
-        raise LedgerError(f"{url.split('://')[0]!r} is not supported yet: use a SQLite file path")
+        scheme = url.split("://")[0]
+        raise LedgerError(f"{scheme!r} is not supported: use a SQLite file path or a postgresql:// URL")
     engine = _sqlite_engine(url)
     try:
         upgrade(engine)
@@ -153,7 +215,8 @@ def open_ledger(db: str | Path, *, create: bool = True) -> Ledger:
 
 
 def _compiled_insert(engine: Engine, table: sa.Table, columns: Sequence[str]) -> str:
-    sql = table.insert().compile(dialect=engine.dialect, column_keys=list(columns))
+    # inline: no RETURNING of a generated key (PostgreSQL would add one for ``quarantine.qid``)
+    sql = table.insert().inline().compile(dialect=engine.dialect, column_keys=list(columns))
     if not sql.positional:
         raise LedgerError(f"the {engine.dialect.name} driver is not supported yet")
     return str(sql)
@@ -197,6 +260,28 @@ def _records_batch(seqs: Sequence[int], texts: Sequence[str]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=RECORDS_SCHEMA)
 
 
+def _is_duplicate_id(exc: sa.exc.IntegrityError) -> bool:
+    """Whether an insert failed on the unique record id (SQLite's or PostgreSQL's wording)."""
+    text = str(exc.orig)
+    return "records.id" in text or "uq_records_id" in text
+
+
+def _copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: write rows with ``COPY ... FROM STDIN`` in the connection's transaction (a
+    unique violation comes back as SQLAlchemy's :class:`~sqlalchemy.exc.IntegrityError`)."""
+    import psycopg
+
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.errors.IntegrityError as exc:
+        raise sa.exc.IntegrityError(f"COPY {table}", None, exc) from exc
+    finally:
+        cursor.close()
+
+
 def _registry_key(line: Mapping[str, Any]) -> tuple[str, str]:
     """(kind, key) of a canonical registry line: what a later line replaces."""
     if is_relation_line(line):
@@ -213,9 +298,16 @@ class Ledger:
         self._lock = threading.Lock()
         self._insert_records = _compiled_insert(engine, schema.records, schema.RECORD_COLUMNS)
         self._insert_registry = _compiled_insert(engine, schema.registry_changes, schema.REGISTRY_COLUMNS)
-        self._insert_quarantine = _compiled_insert(
-            engine, schema.quarantine, schema.QUARANTINE_COLUMNS
-        ).replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+        self.postgres = is_postgres(engine)
+        #: PostgreSQL: append records with ``COPY`` (else ``executemany``, as on SQLite).
+        self.use_copy = self.postgres
+        #: The driver's positional parameter mark, for hand-written SQL (``?`` or ``%s``).
+        self.mark = "%s" if self.postgres else "?"
+        insert_quarantine = _compiled_insert(engine, schema.quarantine, schema.QUARANTINE_COLUMNS)
+        if self.postgres:
+            self._insert_quarantine = insert_quarantine + " ON CONFLICT DO NOTHING"
+        else:
+            self._insert_quarantine = insert_quarantine.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
 
     # -- life cycle --------------------------------------------------------------------------
     def close(self) -> None:
@@ -230,11 +322,21 @@ class Ledger:
 
     @property
     def url(self) -> str:
+        """The database URL, password hidden (for messages)."""
         return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def location(self) -> Path | str:
+        """What opens this ledger again: the SQLite file's path, or the full PostgreSQL URL
+        (password included: never print it)."""
+        if self.postgres:
+            return self.engine.url.render_as_string(hide_password=False)
+        return Path(self.url.removeprefix("sqlite:///"))
 
     # -- the one writer ------------------------------------------------------------------------
     def _write(self, work: Callable[[Connection], Any]) -> Any:
-        """Run ``work`` in one write transaction (``BEGIN IMMEDIATE``), under the process lock."""
+        """Run ``work`` in one write transaction, under the process lock and the database's
+        writer lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: :data:`PG_WRITE_LOCK`)."""
         with self._lock, _no_gc(), self.engine.connect() as conn:
             conn.execution_options(ledger_write=True)
             with conn.begin():
@@ -275,13 +377,12 @@ class Ledger:
         ]
         conn.exec_driver_sql(self._insert_quarantine, rows)
 
-    @staticmethod
-    def _lookup(conn: Connection, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    def _lookup(self, conn: Connection, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
         """Rows of ``sql`` (ending in ``IN``) for ``keys``, in chunks."""
         out: list[tuple[Any, ...]] = []
         for start in range(0, len(keys), _IN_CHUNK):
             chunk = keys[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
+            marks = ",".join([self.mark] * len(chunk))
             out += conn.exec_driver_sql(f"{sql} ({marks})", tuple(chunk)).all()
         return out
 
@@ -302,7 +403,10 @@ class Ledger:
             *(table[name].to_pylist() for name in schema.RECORD_COLUMNS[5:]),
             strict=True,
         )
-        conn.exec_driver_sql(self._insert_records, list(rows))
+        if self.use_copy:
+            _copy_rows(conn, "records", schema.RECORD_COLUMNS, rows)
+        else:
+            conn.exec_driver_sql(self._insert_records, list(rows))
         self._set_head(conn, schema.RECORDS_CHAIN, count + n, hashes[-1], table["id"][-1].as_py())
         return n
 
@@ -335,7 +439,7 @@ class Ledger:
             try:
                 return self._write(optimistic)
             except sa.exc.IntegrityError as exc:
-                if "records.id" not in str(exc.orig):
+                if not _is_duplicate_id(exc):
                     raise
 
         def work(conn: Connection) -> AppendResult:
@@ -456,6 +560,14 @@ class Ledger:
         return self._write(work)
 
     # -- reads ---------------------------------------------------------------------------------
+    def read_cursor(self, conn: Connection) -> Any:
+        """A driver cursor on ``conn`` for reading many rows with ``fetchmany`` (PostgreSQL: a
+        server-side cursor, so rows arrive a chunk at a time rather than all at once). Close it."""
+        driver = conn.connection.driver_connection
+        if self.postgres:
+            return driver.cursor(name=f"read_{next(_CURSORS)}")  # type: ignore[union-attr]
+        return driver.cursor()  # type: ignore[union-attr]
+
     def heads(self) -> dict[str, dict[str, Any]]:
         """Each chain's head as ``meta`` records it: count, last hash, last id."""
         with self.engine.connect() as conn:
@@ -485,12 +597,12 @@ class Ledger:
         sql = "SELECT seq, canonical FROM records"
         params: tuple[Any, ...] = ()
         if until is not None:
-            sql += " WHERE day <= ?"
+            sql += f" WHERE day <= {self.mark}"
             params = (as_date(until).isoformat(),)  # type: ignore[union-attr]
         sql += " ORDER BY seq"
         batches = []
         with self.engine.connect() as conn:
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            cursor = self.read_cursor(conn)
             try:
                 cursor.execute(sql, params)
                 while rows := cursor.fetchmany(_READ_CHUNK):

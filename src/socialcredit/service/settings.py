@@ -46,7 +46,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SOCIALCREDIT_", extra="forbid", frozen=True)
 
-    db: Path = Field(description="The ledger (a SQLite file made by `socialcredit ingest`).")
+    db: Path | str = Field(
+        description="The ledger: a SQLite file made by `socialcredit ingest`, or a PostgreSQL URL "
+        "(postgresql://user:password@host/database, with the socialcredit[postgres] extra)."
+    )
     rulebooks: tuple[str, ...] = Field(
         ("national",), min_length=1, description="Rulebooks evaluated (built-in ids or paths)."
     )
@@ -79,13 +82,22 @@ class Settings(BaseSettings):
     evaluations_kept: int = Field(4, ge=1, description="Evaluations (one per date) kept in memory.")
     search_limit: int = Field(20, ge=1, le=200, description="Most results of a public search.")
     warm: bool = Field(True, description="Evaluate today's standing at start-up, before serving.")
+    rate_limit_per_token: float = Field(
+        10_000.0,
+        ge=0,
+        description="Requests a second one token (or, without a token, one client address) may send, "
+        "with bursts of one second's worth; more get 429 with Retry-After. 0 turns the limit off.",
+    )
 
-    @field_validator("db")
+    @field_validator("db", mode="before")
     @classmethod
-    def _ledger_exists(cls, value: Path) -> Path:
-        if "://" in str(value):
-            raise ValueError("only a SQLite file path is supported for now")
-        path = value.expanduser()
+    def _ledger_exists(cls, value: Path | str) -> Path | str:
+        text = str(value)
+        if text.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+            return text  # whether it holds a ledger is checked when it is opened
+        if "://" in text:
+            raise ValueError("the ledger is a SQLite file path or a postgresql:// URL")
+        path = Path(text).expanduser()
         if not path.is_file():
             raise ValueError(
                 f"no ledger at {path}: create one with `socialcredit registry import` and "
@@ -101,6 +113,15 @@ class Settings(BaseSettings):
                 "127.0.0.1 (the default), or pass --allow-remote behind a TLS proxy you trust"
             )
         return self
+
+    @property
+    def db_shown(self) -> str:
+        """The ledger for messages: the path, or the URL with its password hidden."""
+        if isinstance(self.db, Path):
+            return str(self.db)
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.db).render_as_string(hide_password=True)
 
     def clock_date(self) -> dt.date:
         """The service's date: ``today`` when set, else the current date in China Standard Time."""

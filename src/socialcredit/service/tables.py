@@ -1,4 +1,5 @@
-"""The service's two tables, in SQLAlchemy Core, beside the ledger's (same database file).
+"""The service's two tables, in SQLAlchemy Core, beside the ledger's (the same SQLite file or
+PostgreSQL database).
 
 * ``api_tokens``: one row per bearer token. Only the SHA-256 of the secret is stored; the secret
   is shown once, when the token is made. Revoking sets ``revoked_at``; rows are never deleted.

@@ -1,4 +1,5 @@
-"""The ledger: credit records and registry changes, append-only and hash-chained, in SQLite.
+"""The ledger: credit records, registry changes and manual actions, append-only and
+hash-chained, in SQLite.
 
 Example:
     >>> import tempfile, pathlib
@@ -9,6 +10,7 @@ Example:
     (1, True)
 """
 
+from socialcredit.ledger.actions import append_actions, read_actions
 from socialcredit.ledger.chain import GENESIS, chain_hashes, link_hash
 from socialcredit.ledger.migrate import head_revision, upgrade
 from socialcredit.ledger.store import (
@@ -27,11 +29,13 @@ __all__ = [
     "Problem",
     "Reject",
     "VerifyReport",
+    "append_actions",
     "chain_hashes",
     "database_url",
     "head_revision",
     "link_hash",
     "open_ledger",
+    "read_actions",
     "upgrade",
     "verify",
 ]

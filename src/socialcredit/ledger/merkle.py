@@ -104,18 +104,26 @@ class MerkleTree:
     @classmethod
     def from_leaf_hashes(cls, hashes: Iterable[bytes]) -> MerkleTree:
         """A tree over leaf hashes (32 bytes each), built level by level."""
-        tree = cls()
         hashes = hashes if isinstance(hashes, list) else list(hashes)
         if any(len(h) != HASH_SIZE for h in hashes):
             raise ValueError("leaf hashes must be 32 bytes each")
-        level = bytearray(b"".join(hashes))
+        return cls.from_leaf_hash_bytes(b"".join(hashes))
+
+    @classmethod
+    def from_leaf_hash_bytes(cls, data: bytes | bytearray) -> MerkleTree:
+        """A tree over leaf hashes given as one buffer (32 bytes per leaf, in order): no list of
+        millions of small objects in between. A ``bytearray`` is taken over, not copied."""
+        if len(data) % HASH_SIZE:
+            raise ValueError("leaf hashes must be 32 bytes each")
+        tree = cls()
+        level = data if isinstance(data, bytearray) else bytearray(data)
         tree._size = len(level) // HASH_SIZE
         tree._levels = [level]
+        sha = _sha256
         while len(level) >= 2 * HASH_SIZE:
-            view = bytes(level)
-            level = bytearray(
-                b"".join([_sha256(b"\x01" + view[i : i + 64]).digest() for i in range(0, len(view) - 63, 64)])
-            )
+            with memoryview(level) as view:
+                pairs = range(0, len(view) - 63, 64)
+                level = bytearray(b"".join([sha(b"\x01" + view[i : i + 64]).digest() for i in pairs]))
             tree._levels.append(level)
         return tree
 

@@ -4,7 +4,12 @@
   record's canonical JSON (what is hashed); the other columns repeat its fields for queries.
 * ``registry_changes``: one row per accepted registry line (a subject or a relation), in order.
 * ``quarantine``: every rejected line, with its reason; never deleted.
+* ``actions``: one row per manual action (an authority's listing, an objection decision, a
+  correction, a token made or revoked), in order: who, when, about whom, why (see
+  :mod:`socialcredit.ledger.actions`).
 * ``meta``: the head of each chain (how many links, the last hash, the last id).
+* ``tree_heads``: every signed Merkle tree head of the three chains (see
+  :mod:`socialcredit.ledger.proofs`); the signing key itself is never in the database.
 
 The migrations in ``ledger/migrations/versions`` create exactly these tables; a test compares them.
 """
@@ -12,6 +17,7 @@ The migrations in ``ledger/migrations/versions`` create exactly these tables; a 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     Index,
@@ -25,9 +31,10 @@ from sqlalchemy import (
 
 #: The ``prev_hash`` of the first link in every chain.
 GENESIS = "0" * 64
-#: Names of the two chains (rows of ``meta``).
+#: Names of the three chains (rows of ``meta``).
 RECORDS_CHAIN = "records"
 REGISTRY_CHAIN = "registry_changes"
+ACTIONS_CHAIN = "actions"
 
 metadata = MetaData()
 
@@ -99,4 +106,37 @@ meta = Table(
     Column("count", Integer, nullable=False),
     Column("head", String(64), nullable=False),
     Column("last_id", String),
+)
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    # The action's canonical JSON (what is hashed): kind, actor, subject, reason, payload, at.
+    Column("line", Text, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    # The line's fields again, for queries (verify checks they agree with ``line``).
+    Column("kind", String(64), nullable=False),
+    Column("actor", String, nullable=False),
+    Column("subject", String),
+    Column("at", String, nullable=False),
+    Index("ix_actions_subject", "subject"),
+    Index("ix_actions_kind", "kind"),
+)
+
+ACTION_COLUMNS: tuple[str, ...] = tuple(c.name for c in actions.columns)
+
+tree_heads = Table(
+    "tree_heads",
+    metadata,
+    Column("hid", Integer, primary_key=True),
+    # "records", "registry" or "actions": which Merkle tree the head is of.
+    Column("tree", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("root", String(64), nullable=False),  # hex
+    Column("timestamp", BigInteger, nullable=False),  # ms since 1970-01-01 UTC
+    Column("signature", String(128), nullable=False),  # Ed25519, hex
+    Column("public_key", String(64), nullable=False),  # the raw Ed25519 public key that signed, hex
+    Index("ix_tree_heads_tree_size", "tree", "size"),
 )

@@ -9,6 +9,10 @@ of the database grants nothing. Each token has one role:
 * ``subject``: a person or organisation (``--subject``): reads its own file only;
 * ``admin``: everything, including the registry, tokens and the audit log.
 
+Making and revoking a token are manual actions: each also appends a ``token.create`` or
+``token.revoke`` action (actor, reason) to the ledger's tamper-evident chain of actions
+(:mod:`socialcredit.ledger.actions`), in the same transaction as the change itself.
+
 Example:
     >>> import tempfile, pathlib
     >>> from socialcredit.ledger import open_ledger
@@ -39,7 +43,8 @@ import sqlalchemy as sa
 
 from socialcredit import ids
 from socialcredit.errors import IdentifierError
-from socialcredit.ledger import Ledger
+from socialcredit.ledger import Ledger, schema
+from socialcredit.ledger.actions import insert_actions
 from socialcredit.records import parse_occurred_at
 from socialcredit.service.errors import TokenError
 from socialcredit.service.tables import api_tokens
@@ -149,11 +154,24 @@ def _info(row: Any) -> TokenInfo:
     )
 
 
-def _write(ledger: Ledger, statement: Any) -> Any:
-    with ledger.engine.connect() as conn:
-        conn.execution_options(ledger_write=True)
-        with conn.begin():
-            return conn.execute(statement)
+#: The actor recorded when a caller names none.
+UNNAMED_ACTOR = "unnamed"
+_NO_REASON = "no reason given"
+
+
+def _write(ledger: Ledger, statement: Any, action: dict[str, Any]) -> Any:
+    """Run ``statement`` and append ``action`` to the chain of actions, in one transaction
+    through the ledger's single writer."""
+
+    def work(conn: Any) -> Any:
+        result = conn.execute(statement)
+        if result.rowcount == 0:  # revoked by someone else meanwhile: no action to record
+            token = action["payload"]["token"]
+            raise TokenError(f"token {token} was already revoked", reason="already_revoked")
+        insert_actions(conn, [action])
+        return result
+
+    return ledger._write(work)
 
 
 def create_token(
@@ -164,8 +182,13 @@ def create_token(
     subject: str | None = None,
     expires: str | dt.date | dt.datetime | None = None,
     label: str | None = None,
+    actor: str | None = None,
+    reason: str | None = None,
 ) -> tuple[TokenInfo, str]:
     """Make a token; return its stored form and the bearer string (shown once, never stored).
+
+    A ``token.create`` action records ``actor`` (who made it) and ``reason`` (default: the
+    label, else "no reason given") in the chain of actions.
 
     Raises:
         TokenError: an unknown role; a source role without a known ``source``; a subject role
@@ -205,7 +228,15 @@ def create_token(
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     info = TokenInfo(token_id, role, source, subject, label, _iso(_now()), _iso(when) if when else None, None)
-    _write(ledger, api_tokens.insert().values(secret_hash=_hash(secret), **asdict(info)))
+    action = {
+        "kind": "token.create",
+        "actor": actor or UNNAMED_ACTOR,
+        "subject": subject,
+        "reason": (reason or "").strip() or (label or "").strip() or _NO_REASON,
+        "payload": {"token": token_id, "role": role, "source": source, "expires_at": info.expires_at},
+        "at": info.created_at,
+    }
+    _write(ledger, api_tokens.insert().values(secret_hash=_hash(secret), **asdict(info)), action)
     return info, f"{PREFIX}{token_id}_{secret}"
 
 
@@ -219,12 +250,26 @@ def get_token(ledger: Ledger, token_id: str) -> TokenInfo | None:
 def list_tokens(ledger: Ledger) -> list[TokenInfo]:
     """Every token, oldest first (revoked and expired ones too)."""
     with ledger.engine.connect() as conn:
-        rows = conn.execute(sa.select(api_tokens).order_by(sa.literal_column("rowid")))  # SQLite
+        if conn.dialect.name == "sqlite":
+            order: tuple[Any, ...] = (sa.literal_column("rowid"),)  # insertion order
+        else:  # PostgreSQL keeps no insertion order: by creation time (seconds), then by the
+            # token's place in the chain of actions (its token.create action), then by id
+            made = (
+                sa.select(sa.func.min(schema.actions.c.seq))
+                .where(schema.actions.c.kind == "token.create")
+                .where(schema.actions.c.line.contains(sa.literal('"token":"') + api_tokens.c.id + '"'))
+                .scalar_subquery()
+            )
+            order = (api_tokens.c.created_at, made, api_tokens.c.id)
+        rows = conn.execute(sa.select(api_tokens).order_by(*order))
         return [_info(r) for r in rows]
 
 
-def revoke_token(ledger: Ledger, token_id: str) -> TokenInfo:
-    """Revoke a token (it stays listed, as revoked).
+def revoke_token(
+    ledger: Ledger, token_id: str, *, actor: str | None = None, reason: str | None = None
+) -> TokenInfo:
+    """Revoke a token (it stays listed, as revoked); a ``token.revoke`` action records ``actor``
+    and ``reason`` in the chain of actions.
 
     Raises:
         TokenError: ``not_found`` when there is no such token, ``already_revoked`` when it was.
@@ -243,6 +288,14 @@ def revoke_token(ledger: Ledger, token_id: str) -> TokenInfo:
         .where(api_tokens.c.id == token_id)
         .where(api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=now),
+        {
+            "kind": "token.revoke",
+            "actor": actor or UNNAMED_ACTOR,
+            "subject": info.subject,
+            "reason": (reason or "").strip() or _NO_REASON,
+            "payload": {"token": token_id, "role": info.role},
+            "at": now,
+        },
     )
     return TokenInfo(**{**asdict(info), "revoked_at": now})
 

@@ -1,4 +1,4 @@
-"""``GET /v1/subjects/{id}`` and its explanation and records: a subject's file.
+"""``GET /v1/subjects/{id}`` and its explanation, records and proofs: a subject's file.
 
 Officers and admins read any file; a subject token reads only its own. Every read, and every
 refused attempt, is audited with the subject it concerned.
@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from socialcredit.engine.errors import UnknownSubject
+from socialcredit.ledger.proofs import CACHE, subject_proofs
 from socialcredit.service import views
 from socialcredit.service.auth import Context, FileReader, check_own_file, normalise_subject
 from socialcredit.service.errors import ApiError, error_responses
@@ -109,3 +110,15 @@ async def get_records(subject_id: SubjectId, ctx: FileReader) -> dict[str, Any]:
     records = await run_in_threadpool(state.ledger.records_of, sid)
     state.audit.log(who, "read_records", subject=sid, detail={"records": len(records)})
     return {"subject": sid, "records": records}
+
+
+@router.get("/{subject_id}/proofs", responses=_ERRORS, summary="Proofs of a subject's records")
+async def get_proofs(subject_id: SubjectId, ctx: FileReader) -> dict[str, Any]:
+    """A Merkle inclusion proof of each record (and manual action) about the subject in the newest
+    signed tree head, with the heads: keep it, and check it without trusting the operator by
+    `socialcredit proof --check FILE --public-key KEY` (docs/proof.md)."""
+    state, who = ctx.state, ctx.who
+    sid, _ = await _open_file(ctx, subject_id, "read_proofs")
+    bundle = await run_in_threadpool(subject_proofs, state.ledger, sid, cache=CACHE)
+    state.audit.log(who, "read_proofs", subject=sid, detail={"proofs": len(bundle["proofs"])})
+    return bundle

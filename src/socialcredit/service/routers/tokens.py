@@ -32,7 +32,9 @@ async def create(body: TokenCreateIn, ctx: Admin) -> dict[str, Any]:
             raise TokenError(
                 f"expires {body.expires} is in the past: the token would never work", reason="bad_request"
             )
-        info, bearer = await run_in_threadpool(lambda: tokens.create_token(state.ledger, **body.model_dump()))
+        info, bearer = await run_in_threadpool(
+            lambda: tokens.create_token(state.ledger, **body.model_dump(), actor=f"token:{who.token_id}")
+        )
     except TokenError as exc:
         raise ApiError(422, str(exc), code="invalid_token_request") from None
     state.audit.log(who, "token_create", subject=info.subject, detail={"token": info.id, "role": info.role})
@@ -56,7 +58,9 @@ async def revoke(token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")], ctx:
     """Revoke at once (the row stays, as revoked); revoking twice is 409."""
     state, who = ctx.state, ctx.who
     try:
-        info = await run_in_threadpool(tokens.revoke_token, state.ledger, token_id)
+        info = await run_in_threadpool(
+            lambda: tokens.revoke_token(state.ledger, token_id, actor=f"token:{who.token_id}")
+        )
     except TokenError as exc:
         status = 404 if exc.reason == "not_found" else 409
         code = "unknown_token" if status == 404 else "already_revoked"

@@ -1,15 +1,16 @@
 """A plain, obviously-correct engine: loops over subjects and records, Python dates, no arrays.
 
 It reads the rulebook models directly and follows docs/engine.md line by line — points, factors
-and tiers models, network terms, lists, measures — and the property test checks the vectorised
-engine against it. Slow by design.
+and tiers models, rules on several categories, network terms, lists, measures on lists, grades
+and score thresholds, fines (each record fined by the version in force on its day) and rulebooks
+that ended — and the property test checks the vectorised engine against it. Slow by design.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from socialcredit.rulebooks import Rulebook
@@ -101,6 +102,7 @@ class Result:
     lists: dict[tuple[str, str, str], tuple[dt.date | None, dt.date]] = field(default_factory=dict)
     outcomes: dict[tuple[str, str], int] = field(default_factory=dict)
     disclosed: set[tuple[str, str]] = field(default_factory=set)
+    fines: dict[str, float] = field(default_factory=dict)  # subject -> yuan, over all rulebooks
 
 
 def when_ok(when: Any, s: Subject, day: dt.date) -> bool:
@@ -136,6 +138,9 @@ class Reference:
     ) -> None:
         self.book, self.day = book, day
         self.v = book.version_on(day)
+        self.ended = book.ended_on is not None and day >= book.ended_on
+        if self.ended:  # an ended rulebook applies none of its rules
+            self.v = replace(self.v, scores={}, rules={}, lists={}, measures={})
         self.subjects = {s.id: s for s in subjects}
         annulled = {r.corrects for r in records if r.corrects}
         self.records = sorted(
@@ -287,11 +292,11 @@ class Reference:
         if rule.expires_after is not None:
             return rule.expires_after
         exp = self.v.options.expiry
-        if exp is None or rule.category is None:
+        if exp is None or not rule.cats:
             return None
         if exp.applies_to == "all":
             return exp.after
-        cat = vocabulary().categories.get(rule.category)
+        cat = vocabulary().categories.get(rule.cats[0])
         return exp.after if (cat.direction if cat else "breaking") == exp.applies_to else None
 
     def related(self, via: Any, s: Subject) -> set[str]:
@@ -322,7 +327,7 @@ class Reference:
             mine = [
                 r
                 for r in self.records
-                if r.subject == u and r.category == rule.category and add(r.day, exp) > self.day
+                if r.subject == u and r.category in rule.cats and add(r.day, exp) > self.day
             ]
             hit += bool(mine)
             for r in mine:
@@ -350,7 +355,7 @@ class Reference:
         mine = [
             r
             for r in self.records
-            if r.subject == s.id and r.category == rule.category and add(r.day, exp) > self.day
+            if r.subject == s.id and r.category in rule.cats and add(r.day, exp) > self.day
         ]
         pts: list[float] = []
         total = 0.0
@@ -459,9 +464,41 @@ class Reference:
             self._scores[m.id] = per
         return self._scores
 
+    # ---------------------------------------------------------------- fines
+    def fines(self) -> dict[str, float]:
+        """Yuan per subject: every record up to the day, fined by the rules of the version in force
+        on the record's own day (none before the first version or from the day the book ended)."""
+        out: dict[str, float] = {}
+        end = self.book.ended_on
+        for r in self.records:
+            if r.day < self.book.versions[0].effective or (end is not None and r.day >= end):
+                continue
+            for rule in self.book.version_on(r.day).rules.values():
+                f = rule.fine
+                if f is None or r.category not in rule.cats:
+                    continue
+                if not when_ok(rule.when, self.subjects[r.subject], self.day):
+                    continue
+                if f.steps:
+                    w = rule.escalation.window
+                    n = sum(
+                        1
+                        for x in self.records
+                        if x.subject == r.subject
+                        and x.category in rule.cats
+                        and (x.day, x.seq) <= (r.day, r.seq)
+                        and (w is None or add(x.day, w) > r.day)
+                    )
+                    if min(n, len(rule.escalation.steps)) not in f.steps:
+                        continue
+                out[r.subject] = out.get(r.subject, 0.0) + f.yuan
+        return out
+
     # ---------------------------------------------------------------- measures
     def evaluate(self, out: Result) -> Result:
         rb = self.book.id
+        for sid, yuan in self.fines().items():
+            out.fines[sid] = out.fines.get(sid, 0.0) + yuan
         for mid, per in self.scores().items():
             for sid, (score, _, grade) in per.items():
                 out.scores[(rb, mid, sid)] = (score, grade)
@@ -475,6 +512,13 @@ class Reference:
             for mid, per in self.scores().items():
                 if m.on.grade and m.on.score in (None, mid):
                     holders |= {sid for sid, (_, _, g) in per.items() if g in m.on.grade}
+                if m.on.threshold and m.on.score == mid:
+                    lo, hi = m.on.score_at_least, m.on.score_below
+                    holders |= {
+                        sid
+                        for sid, (x, _, _) in per.items()
+                        if x is not None and (lo is None or x >= lo) and (hi is None or x < hi)
+                    }
             if m.via is None:
                 receivers = holders
             else:

@@ -196,3 +196,32 @@ def test_usage_errors_exit_2_with_one_line(db: Path, args: list[str], message: s
 def test_a_missing_ledger_is_a_usage_error(tmp_path: Path) -> None:
     got = runner.invoke(app, ["score", "--db", str(tmp_path / "none.db")])
     assert got.exit_code == 2 and "no ledger" in got.output
+
+
+def test_score_and_explain_report_fines(db: Path, tmp_path: Path) -> None:
+    """A rulebook with fines: ``score`` totals them per rulebook, ``explain`` lists each with its
+    record and rule; an annulled record is never fined."""
+    book = tmp_path / "fines.yaml"
+    book.write_text(
+        "id: fines\ntitle: Fines\njurisdiction: China\n"
+        "versions:\n  - {id: a, effective: 2000-01-01, summary: s, assumed: true, reason: test}\n"
+        "rules:\n"
+        "  - {id: default_fine, label: Default fine, category: judicial.judgment_default,"
+        " fine: {yuan: 1000}, assumed: true, reason: test}\n"
+        "  - {id: ticket_fine, label: Ticket fine, category: traffic.ticket,"
+        " fine: {yuan: 50}, assumed: true, reason: test}\n",
+        "utf-8",
+    )
+    got = runner.invoke(
+        app, ["score", "--db", str(db), "--rulebook", str(book), "--as-of", "2019-06-01", "--json"]
+    )
+    assert got.exit_code == 0, got.output
+    assert json.loads(got.stdout)["fines"] == [{"rulebook": "fines", "fines": 2, "yuan": 2000.0}]
+    text = runner.invoke(
+        app, ["explain", "--db", str(db), DAN, "--rulebook", str(book), "--as-of", "2019-06-01"]
+    )
+    assert "fines: 1000 yuan" in text.output and "d1 2018-02-01 judicial.judgment_default" in text.output
+    li = runner.invoke(
+        app, ["explain", "--db", str(db), LI, "--rulebook", str(book), "--as-of", "2019-08-01", "--json"]
+    )
+    assert json.loads(li.stdout)["rulebooks"][0]["fines"] == []  # its ticket was annulled

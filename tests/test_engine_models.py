@@ -114,7 +114,8 @@ def test_one_honk_gives_the_fine_the_scoreboard_and_the_owners_points() -> None:
     )
     rows = recs(("h1", "cab", "traffic.honking", "2019-03-01", "traffic_police"))
     ev = Engine(["shanghai-honking"]).evaluate(rows, reg, "2019-03-10")
-    assert ev.score_of("cab")[:1] == (-100.0,)
+    assert ev.score_of("cab") == (None, None, None)  # fined, not scored
+    assert ev.fines_of("cab") == 100.0 and ev.fines_of("xu") == 0.0
     assert ev.disclosed("cab") == ["disclose.roadside_scoreboard"]
     assert ev.score_of("xu")[0] == -5.0 and ev.disclosed("xu") == []
     text = ev.explain("xu").render()

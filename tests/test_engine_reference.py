@@ -1,6 +1,8 @@
 """The engine equals the plain reference implementation (tests/reference_engine.py) over random
 registries, record streams and small random rulebooks built from the rulebook schema: points,
-factors and tiers models, network terms (``via`` on rules), lists and measures."""
+factors and tiers models, rules on several categories, fines (with escalation steps, changed by a
+second version), network terms (``via`` on rules), lists, measures on lists, grades and score
+thresholds, and rulebooks that end (``status: ended``)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,12 @@ ACTIONS = ["travel.flight", "travel.train", "finance.loan", "rental.deposit_free
 CHANNELS = ["disclose.credit_website", "disclose.model_poster"]
 START = dt.date(2019, 1, 1)
 ASSUMED = {"assumed": True, "reason": "random test rulebook"}
+#: sets of categories one rule may read together (each of one direction)
+CAT_SETS = [
+    ["traffic.ticket", "finance.loan_arrears"],
+    ["traffic.ticket", "judicial.judgment_default", "finance.loan_arrears"],
+    ["social.volunteering", "judicial.judgment_fulfilled"],
+]
 
 
 def dur(draw: Any, *, allow_none: bool = True) -> dict[str, int] | None:
@@ -48,11 +56,18 @@ def clean(d: dict[str, Any]) -> dict[str, Any]:
 
 
 @st.composite
-def rulebooks(draw: Any, ident: str = "rand") -> Any:
-    """A small random rulebook: 0-2 points models, rules, lists and measures."""
+def rulebooks(draw: Any, ident: str = "rand", featured: bool = False) -> Any:
+    """A small random rulebook: 0-2 points models, rules, lists and measures. ``featured``
+    leans on the newer format: a points model first, and rules on several categories, fines and
+    measures on score thresholds drawn one time in two."""
+    often = st.integers(0, 1) if featured else st.integers(0, 2)
     models: list[dict[str, Any]] = []
-    for i in range(draw(st.integers(0, 2))):
-        kind = draw(st.sampled_from(["points", "points", "factors", "tiers"]))
+    for i in range(draw(st.integers(1 if featured else 0, 2))):
+        kind = (
+            "points"
+            if featured and i == 0
+            else draw(st.sampled_from(["points", "points", "factors", "tiers"]))
+        )
         kinds = draw(st.sampled_from([["person"], ["person", "organisation"], ["organisation"]]))
         if kind == "tiers":
             tiers = []
@@ -196,12 +211,17 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
                     t["when"][key] = [draw(st.sampled_from(plain_lists))]
     rules = []
     for i in range(draw(st.integers(0, 6))):
-        kind = draw(st.sampled_from(["points", "per_unit", "escalation", "cap_grade", "on_list"]))
+        kind = draw(st.sampled_from(["points", "per_unit", "escalation", "cap_grade", "on_list", "fine"]))
         r: dict[str, Any] = {"id": f"r{i}", "label": "r", **ASSUMED}
         if kind == "on_list" and plain_lists:
             r.update(on_list=draw(st.sampled_from(plain_lists)), points=float(draw(st.integers(-40, 40))))
         else:
-            r["category"] = draw(st.sampled_from(CATS))
+            if draw(often) == 0:
+                r["categories"] = draw(st.sampled_from(CAT_SETS))
+            else:
+                r["category"] = draw(st.sampled_from(CATS))
+            if kind == "fine" or draw(st.integers(0, 1 if featured else 3)) == 0:
+                r["fine"] = {"yuan": float(draw(st.sampled_from([50, 100, 200])))}
             if kind == "per_unit":
                 r["points_per_unit"] = float(draw(st.integers(-3, 3)) or 1)
                 r["unit_step"] = float(draw(st.sampled_from([1, 2, 5])))
@@ -217,6 +237,13 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
                         "window": dur(draw),
                     }
                 )
+                if "fine" in r and draw(st.booleans()):
+                    n = len(r["escalation"]["steps"])
+                    r["fine"]["steps"] = draw(
+                        st.lists(st.integers(1, n), min_size=1, max_size=2, unique=True)
+                    )
+            elif kind == "fine":
+                pass
             elif kind == "cap_grade" and banded:
                 r["cap_grade"] = draw(st.sampled_from(banded))
             else:
@@ -245,6 +272,7 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
             and "points_per_unit" not in r
             and "escalation" not in r
             and "cap_grade" not in r
+            and "fine" not in r
         ):
             r["points"] = -5.0
         factors = [(m["id"], f["id"]) for m in models if m["model"] == "factors" for f in m["factors"]]
@@ -265,6 +293,7 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
             and "escalation" not in r
             and "brackets" not in r
             and "cap_grade" not in r
+            and "fine" not in r
         ):
             r.pop("cap", None)
             if "on_list" in r or draw(st.booleans()):
@@ -290,8 +319,19 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
         rules.append(clean(r))
     measures = []
     for i in range(draw(st.integers(0, 5))):
-        on = {}
-        if lists and (not grade_names or draw(st.booleans())):
+        on: dict[str, Any] = {}
+        numeric = [m["id"] for m in models if m["model"] != "tiers"]
+        if numeric and draw(st.integers(0, 1 if featured else 3)) == 0:
+            # a score threshold (never on a round number: no float ties with the reference)
+            on["score"] = draw(st.sampled_from(numeric))
+            lo = draw(st.sampled_from([None, 950.37, 1000.37, 1010.37]))
+            hi = draw(st.sampled_from([None, 990.37, 1030.37])) if lo is None or draw(st.booleans()) else None
+            if lo is None and hi is None:
+                lo = 1000.37
+            if lo is not None and hi is not None and lo >= hi:
+                hi = None
+            on.update(clean({"score_at_least": lo, "score_below": hi}))
+        elif lists and (not grade_names or draw(st.booleans())):
             on["list"] = draw(st.sampled_from([x["id"] for x in lists]))
         elif grade_names:
             on["grade"] = draw(st.lists(st.sampled_from(grade_names), min_size=1, max_size=2))
@@ -331,16 +371,35 @@ def rulebooks(draw: Any, ident: str = "rand") -> Any:
         )
     if draw(st.booleans()):
         options["consent"] = {"required": True, **ASSUMED}
+    versions: list[dict[str, Any]] = [{"id": "v1", "effective": "2000-01-01", "summary": "s", **ASSUMED}]
+    fined = [r for r in rules if "fine" in r]
+    if fined and draw(st.booleans()):  # a later version changes the fines: each record keeps its own
+        day = START + dt.timedelta(days=draw(st.integers(0, 60)))
+        changed = [{**r, "fine": {**r["fine"], "yuan": r["fine"]["yuan"] * 3}} for r in fined]
+        versions.append(
+            {
+                "id": "v2",
+                "effective": day.isoformat(),
+                "summary": "s",
+                "changes": {"rules": changed},
+                **ASSUMED,
+            }
+        )
+    ended = None
+    if draw(st.integers(0, 3)) == 0:
+        ended = {"on": (START + dt.timedelta(days=draw(st.integers(5, 80)))).isoformat(), **ASSUMED}
     data = {
         "id": ident,
         "title": "Random",
+        "status": "ended" if ended else None,
+        "ended": ended,
         "jurisdiction": draw(st.sampled_from(["China", "Generic City"])),
         "options": options or None,
         "scores": models,
         "rules": rules,
         "lists": lists,
         "measures": measures,
-        "versions": [{"id": "v1", "effective": "2000-01-01", "summary": "s", **ASSUMED}],
+        "versions": versions,
     }
     rf = RulebookFile.model_validate(clean(data))
     return resolve(rf, None, Path("/nonexistent/rand.yaml"))
@@ -478,6 +537,8 @@ def result_of(ev: Any) -> ref.Result:
     for s in ids:
         for c in ev.disclosed(s):
             out.disclosed.add((s, c))
+    for row in ev.fines.to_pylist():
+        out.fines[row["subject"]] = out.fines.get(row["subject"], 0.0) + row["yuan"]
     return out
 
 
@@ -492,6 +553,9 @@ def same(got: ref.Result, want: ref.Result) -> None:
     assert got.lists == want.lists
     assert got.outcomes == want.outcomes
     assert got.disclosed == want.disclosed
+    assert set(got.fines) == set(want.fines), (got.fines, want.fines)
+    for k, yuan in want.fines.items():
+        assert abs(got.fines[k] - yuan) < 1e-9, (k, got.fines[k], yuan)
 
 
 def check(books: list[Any], world: Any) -> None:
@@ -508,6 +572,14 @@ def check(books: list[Any], world: Any) -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(book=rulebooks(), world=worlds())
 def test_engine_matches_reference(book: Any, world: Any) -> None:
+    check([book], world)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=rulebooks(featured=True), world=worlds())
+def test_newer_format_matches_reference(book: Any, world: Any) -> None:
+    """Rules on several categories (escalations across them), fines (per step, per version),
+    measures on score thresholds and ended rulebooks, drawn often."""
     check([book], world)
 
 
@@ -536,4 +608,5 @@ def test_incremental_updates_equal_the_batch_and_the_reference(book: Any, world:
     batch = result_of(Engine([book]).evaluate(table, registry, day))
     assert got.scores == batch.scores and got.lists == batch.lists
     assert got.outcomes == batch.outcomes and got.disclosed == batch.disclosed
+    assert got.fines == batch.fines
     same(got, ref.evaluate([book], subjects, recs, rels, day))

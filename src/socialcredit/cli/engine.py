@@ -16,7 +16,7 @@ import typer
 from socialcredit.cli._common import console, print_json, print_table
 from socialcredit.errors import SocialCreditError
 
-DbOpt = Annotated[Path, typer.Option("--db", help="The ledger (a SQLite file).")]
+DbOpt = Annotated[str, typer.Option("--db", help="The ledger: a SQLite file or a postgresql:// URL.")]
 RulebookOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -54,11 +54,11 @@ def _day(text: str | None) -> dt.date:
         raise  # unreachable: fail exits
 
 
-def _evaluate(db: Path, rulebooks: list[str] | None, day: dt.date):
+def _evaluate(db: str, rulebooks: list[str] | None, day: dt.date):
     from socialcredit.engine import Engine
     from socialcredit.ledger import open_ledger
 
-    if not Path(db).is_file():
+    if "://" not in db and not Path(db).is_file():
         fail(f"no ledger at {db}: ingest records first (`socialcredit ingest --db {db} ...`)")
     try:
         engine = Engine(rulebooks or ["national"])
@@ -79,7 +79,8 @@ def score(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score everyone: list sizes and the grade distribution (and a Parquet file per subject)."""
+    """Score everyone: list sizes, the grade distribution and the fines imposed (and a Parquet
+    file per subject)."""
     day = _day(as_of)
     ev = _evaluate(db, rulebook, day)
     if out is not None:
@@ -92,8 +93,15 @@ def score(
         for (rb, m), dist in ev.grade_distribution().items()
         for g, c in dist.items()
     ]
+    fines = [
+        {"rulebook": r.cv.rulebook, "fines": len(r.fines.pos), "yuan": float(r.fines.yuan.sum())}
+        for r in ev.results
+        if len(r.fines.pos)
+    ]
     notes = []
     for res in ev.results:
+        if res.cv.ended is not None:
+            notes.append(f"{res.cv.rulebook} ended on {res.cv.ended}: none of its rules apply")
         if res.cv.consent and not (ev.subjects.consent == 1).any():
             notes.append(
                 f"{res.cv.rulebook} scores persons only with their consent, and the "
@@ -107,6 +115,7 @@ def score(
                 "subjects": len(ev.subjects),
                 "lists": sizes,
                 "grades": grades,
+                "fines": fines,
                 "out": str(out) if out else None,
                 "notes": notes,
             }
@@ -127,6 +136,12 @@ def score(
         )
     else:
         console.print("No score: none of these rulebooks has a score model for these subjects.")
+    if fines:
+        print_table(
+            "Fines imposed",
+            ["rulebook", "fines", "yuan"],
+            [(f["rulebook"], f["fines"], f"{f['yuan']:g}") for f in fines],
+        )
     for note in notes:
         console.print(f"note: {note}")
     if out is not None:

@@ -57,6 +57,8 @@ def list_rulebooks(as_json: JsonOpt = False) -> None:
                 "title": book.title,
                 "jurisdiction": book.jurisdiction.name,
                 "extends": list(book.chain[1:]),
+                "status": book.status,
+                "ended": book.ended_on.isoformat() if book.ended_on else None,
                 "versions": [{"id": v.id, "effective": v.effective.isoformat()} for v in book.file.versions],
                 "score_models": _score_models(book),
                 "file": "builtin/" + book.path.relative_to(BUILTIN_DIR).as_posix(),
@@ -70,7 +72,11 @@ def list_rulebooks(as_json: JsonOpt = False) -> None:
         ["id", "title", "jurisdiction", "versions", "score model"],
         [
             (
-                r["id"] + (f" (extends {', '.join(r['extends'])})" if r["extends"] else ""),
+                r["id"]
+                + (f" (extends {', '.join(r['extends'])})" if r["extends"] else "")
+                + (
+                    f" [ended {r['ended']}]" if r["ended"] else (" [pilot]" if r["status"] == "pilot" else "")
+                ),
                 r["title"],
                 r["jurisdiction"],
                 ", ".join(f"{v['id']} ({v['effective']})" for v in r["versions"]),
@@ -160,6 +166,18 @@ def _print_summary(s: dict[str, Any]) -> None:
     )
     if s["extends"]:
         out.print(_line(("extends: ", "dim"), " → ".join(s["extends"])))
+    if s.get("status", "active") != "active":
+        out.print(_line(("status: ", "dim"), s["status"]))
+    if s.get("ended"):
+        end = s["ended"]
+        out.print(
+            _line(
+                ("ended: ", "dim"),
+                f"{end['on']} — from this day none of its rules apply"
+                + (f" ({end['note']})" if end.get("note") else ""),
+            )
+        )
+        out.print(_cite_line(end["citation"], 2))
     v = s["version"]
     out.print(_line(("version in force: ", "dim"), f"{v['label']} (from {v['effective']}): ", v["summary"]))
     if s["description"]:
@@ -220,6 +238,8 @@ def _print_summary(s: dict[str, Any]) -> None:
         for r in rules:
             out.print(_line((f"{r['effect'] or '-'}", "bold"), f"  {r['id']}: {r['label']}", indent=2))
             extra = r["reads"] + (f"; if {r['conditions']}" if r["conditions"] else "")
+            if r.get("fine") and r["fine"]["citation"] != r["citation"]:
+                extra += f"; fine cited: {r['fine']['citation']}"
             if r["from"] != s["id"]:
                 extra += f"; from {r['from']}"
             out.print(_line((extra, "dim"), indent=4))
@@ -255,6 +275,7 @@ def _print_summary(s: dict[str, Any]) -> None:
             )
         for key, label in (
             ("review_within", "objections reviewed within"),
+            ("on_overdue", "an objection unanswered past its deadline:"),
             ("min_duration", "minimum duration"),
             ("delist_within", "delisted within"),
         ):

@@ -71,7 +71,8 @@ def case_records(case: Any) -> pa.Table:
 
 
 def outcome_of(ev: Evaluation, subject: str) -> dict[str, Any]:
-    """What a case may expect of ``subject``: score, grade, lists, decisions, disclosed."""
+    """What a case may expect of ``subject``: score, grade, lists, decisions, disclosed and
+    fines (yuan in all)."""
     score, grade, _ = ev.score_of(subject)
     return {
         "score": score,
@@ -79,6 +80,7 @@ def outcome_of(ev: Evaluation, subject: str) -> dict[str, Any]:
         "lists": sorted({lid for _, lid in ev.lists_of(subject)}),
         "decisions": ev.outcomes(subject),
         "disclosed": ev.disclosed(subject),
+        "fines": ev.fines_of(subject),
     }
 
 

@@ -6,6 +6,12 @@ are computed once; the lists in the order their dependencies require (a list ent
 another list, or through a score or grade, comes after it; a score that counts a list comes after
 that list); and each measure's targets and actions.
 
+A rule may read several record categories (``categories``): its records are read together, in
+time order, so that an escalation counts across them. A rule's ``fine`` is kept beside the scores
+(:attr:`CompiledVersion.fine_rules`); fines are imposed by the version in force on each record's
+day (:func:`socialcredit.engine.points.fines`). A measure may hang on a score threshold
+(``score_at_least`` / ``score_below``) as well as on lists and grades.
+
 Three score models compile: ``points`` (a group of rules summed onto a base), ``factors`` (one
 group of rules per factor, each summed onto ``factor_base``, weighted onto a range) and ``tiers``
 (ordered conditions on records and lists). Rules with a network term (``via``) read the records or
@@ -73,7 +79,10 @@ class CWhen:
 
 @dataclass
 class CRule:
-    """One rule, compiled. ``kind``: ``points``, ``per_unit``, ``escalation``, ``grade_cap``."""
+    """One rule, compiled. ``kind``: ``points``, ``per_unit``, ``escalation``, ``grade_cap`` or
+    ``fine`` (a fine alone, which feeds no score). ``cats`` are the codes of every category the
+    rule reads (-1 for one no record has); ``cat`` is the code of a single-category rule (-1 for
+    a rule on several categories or on a list)."""
 
     index: int
     id: str
@@ -94,6 +103,12 @@ class CRule:
     cap: tuple[float, str] | None = None
     cap_grade: str | None = None
     via: Network | None = None
+    cats: tuple[int, ...] = ()
+
+    @property
+    def fine(self) -> Any:
+        """The rule's :class:`~socialcredit.rulebooks.rules.Fine` (``None``: no fine)."""
+        return self.rule.fine
 
     @property
     def simple(self) -> bool:
@@ -107,6 +122,7 @@ class CRule:
             and self.cap_grade is None
             and self.via is None
             and self.cat >= 0
+            and len(self.cats) == 1
         )
 
 
@@ -209,6 +225,12 @@ class CMeasure:
     grades: tuple[str, ...]
     score: str | None
     via: Via | None
+    at_least: float | None = None  # a score threshold: score >= at_least
+    below: float | None = None  # and/or score < below
+
+    @property
+    def threshold(self) -> bool:
+        return self.at_least is not None or self.below is not None
 
 
 @dataclass
@@ -228,10 +250,18 @@ class CompiledVersion:
     list_index: dict[str, int] = field(default_factory=dict)
     factor_models: list[CModel] = field(default_factory=list)
     tier_models: list[CModel] = field(default_factory=list)
+    #: the day the rulebook ended (``status: ended``) when this is the empty version evaluated
+    #: on or after it
+    ended: Any = None
 
     @property
     def rulebook(self) -> str:
         return self.version.rulebook
+
+    @property
+    def fine_rules(self) -> list[CRule]:
+        """The rules that impose a fine."""
+        return [r for r in self.rules if r.fine is not None]
 
     @property
     def models(self) -> list[CModel]:
@@ -243,7 +273,7 @@ class CompiledVersion:
         """Categories read record by record (lists and rules off the table path)."""
         cats = {c for lst in self.lists for c in lst.record_cats}
         for g in self.groups:
-            cats |= {r.cat for r in g.side_rules if r.cat >= 0}
+            cats |= {c for r in g.side_rules for c in r.cats if c >= 0}
         return cats
 
     def factor_groups(self, model: str) -> list[tuple[int, CGroup]]:
@@ -256,11 +286,12 @@ def _expiry(rule: Rule, version: RulebookVersion) -> Duration | None:
     if rule.expires_after is not None:
         return rule.expires_after
     exp = version.options.expiry
-    if exp is None or rule.category is None:
+    if exp is None or not rule.cats:
         return None
     if exp.applies_to == "all":
         return exp.after
-    cat = vocabulary().categories.get(rule.category)
+    # the categories of one rule share a direction (rulebook lint)
+    cat = vocabulary().categories.get(rule.cats[0])
     direction = cat.direction if cat else "breaking"
     return exp.after if direction == exp.applies_to else None
 
@@ -290,18 +321,22 @@ def _rule(i: int, rule: Rule, version: RulebookVersion, cats: dict[str, int]) ->
     if rule.via is not None:
         _network(rule, version)
     kind = rule.effect_kind
+    codes = tuple(cats.get(c, -1) for c in rule.cats)
     c = CRule(
         i,
         rule.id,
         rule,
         kind,
         rule.category,
-        cats.get(rule.category or "", -1),
+        codes[0] if len(codes) == 1 else -1,
         rule.on_list,
         CWhen.of(rule.when),
         _expiry(rule, version),
         via=rule.via,
+        cats=codes,
     )
+    if rule.fine is not None and (rule.via is not None or rule.on_list is not None):
+        raise EngineError(f"rule {rule.id!r}: a fine is imposed per record of the subject itself")
     if kind == "points":
         c.points = float(rule.points or 0.0)
     elif kind == "per_unit":
@@ -314,9 +349,9 @@ def _rule(i: int, rule: Rule, version: RulebookVersion, cats: dict[str, int]) ->
             )
             for b in sorted(rule.brackets or [], key=lambda b: b.above)
         )
-    elif kind == "escalation" and rule.escalation is not None:
+    if rule.escalation is not None:
         c.steps, c.window = tuple(rule.escalation.steps), rule.escalation.window
-    if rule.on_list is not None and kind not in ("points", "grade_cap"):
+    if rule.on_list is not None and kind not in ("points", "grade_cap", "fine"):
         raise EngineError(
             f"rule {rule.id!r}: a rule on a list gives fixed `points` (or "
             "`cap_grade`) while the subject is on it"
@@ -394,12 +429,20 @@ def _groups(
     for m in models:
         if m.kind == "factors":
             for fid, _ in m.factors:
-                mine = tuple(r.index for r in rules if r.rule.factor == fid and r.rule.score in (None, m.id))
+                mine = tuple(
+                    r.index
+                    for r in rules
+                    if r.kind != "fine" and r.rule.factor == fid and r.rule.score in (None, m.id)
+                )
                 factor_groups.append(CGroup([rules[i] for i in mine], [], factor=(m.id, fid)))
             continue
         if m.kind != "points":
             continue
-        mine = tuple(r.index for r in rules if r.rule.factor is None and r.rule.score in (None, m.id))
+        mine = tuple(
+            r.index
+            for r in rules
+            if r.kind != "fine" and r.rule.factor is None and r.rule.score in (None, m.id)
+        )
         group = by_set.setdefault(mine, CGroup([rules[i] for i in mine], []))
         group.models.append(m)
     groups = [*by_set.values(), *factor_groups]
@@ -408,7 +451,7 @@ def _groups(
             if r.simple and r.cat not in g.simple:
                 g.simple[r.cat] = r
         # a category with any other rule in the group goes record by record, all its rules
-        side = {r.cat for r in g.rules if r not in g.simple.values()}
+        side = {c for r in g.rules if r not in g.simple.values() for c in r.cats}
         g.simple = {c: r for c, r in g.simple.items() if c not in side}
     return (groups, [m for m in models if m.kind == "factors"], [m for m in models if m.kind == "tiers"])
 
@@ -527,6 +570,8 @@ def compile_version(
                 tuple(m.on.grade or []),
                 m.on.score,
                 m.via,
+                m.on.score_at_least,
+                m.on.score_below,
             )
         )
     scope = version.options.scope

@@ -1,7 +1,9 @@
 """Decisions: every subject's outcome on every action, precomputed as a small table.
 
 Which measures fall on a subject depends only on a few facts: the lists it is on, its grade under
-each score model, and whether someone related to it stands on a ``via`` measure's target. Subjects
+each score model, whether its score passes a measure's threshold (``score_at_least`` /
+``score_below``: one bit per such measure), and whether someone related to it stands on a ``via``
+measure's target. Subjects
 that share those facts share a *profile*; the engine computes the outcome of each action once per
 profile (``deny`` beats ``restrict`` beats ``reward``; ``disclose`` is kept apart as the channels
 that publish the subject) and each subject's profile, so that a decision is two array lookups.
@@ -42,6 +44,7 @@ class Atoms:
 
     list_bit: dict[tuple[int, int], int] = field(default_factory=dict)
     via_bit: dict[tuple[int, int], int] = field(default_factory=dict)
+    threshold_bit: dict[tuple[int, int], int] = field(default_factory=dict)
     grade_digit: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     n_bits: int = 0
     n_codes: int = 1
@@ -74,14 +77,32 @@ def _set_bits(keys: np.ndarray, who: np.ndarray, bit: int) -> None:
         keys[who, bit // 64] |= np.uint64(1) << np.uint64(bit % 64)
 
 
+def threshold_mask(m: CMeasure, ms: Any) -> np.ndarray:
+    """Subjects whose score under ``ms`` (a model's :class:`ModelScores`) meets measure ``m``'s
+    threshold: scored, with a number, ``>= at_least`` and ``< below`` where given."""
+    x = ms.score
+    ok = ms.scored & ~np.isnan(x)
+    with np.errstate(invalid="ignore"):
+        if m.at_least is not None:
+            ok &= x >= m.at_least
+        if m.below is not None:
+            ok &= x < m.below
+    return ok
+
+
+def _bit(bits: np.ndarray, bit: int) -> np.ndarray:
+    return ((bits[:, bit // 64] >> np.uint64(bit % 64)) & np.uint64(1)).astype(bool)
+
+
 def measure_active(
     cv: CompiledVersion, ri: int, m: CMeasure, atoms: Atoms, bits: np.ndarray, grades: np.ndarray
 ) -> np.ndarray:
     """Rows (given their list bits and grade codes) on which measure ``m`` falls."""
     rows = len(grades)
     if m.via is not None:
-        bit = atoms.via_bit[(ri, m.index)]
-        return ((bits[:, bit // 64] >> np.uint64(bit % 64)) & np.uint64(1)).astype(bool)
+        return _bit(bits, atoms.via_bit[(ri, m.index)])
+    if m.threshold:
+        return _bit(bits, atoms.threshold_bit[(ri, m.index)])
     on = np.zeros(rows, bool)
     for li in m.lists:
         bit = atoms.list_bit[(ri, li)]
@@ -108,6 +129,9 @@ def build_profiles(results: list[RulebookResult], n: int) -> Profiles:
             if m.via is not None:
                 atoms.via_bit[(ri, m.index)] = atoms.n_bits
                 atoms.n_bits += 1
+            elif m.threshold:
+                atoms.threshold_bit[(ri, m.index)] = atoms.n_bits
+                atoms.n_bits += 1
         for mi, ms in enumerate(res.models):
             base = len(ms.model.grades) + 1
             atoms.grade_digit[(ri, mi)] = (atoms.n_codes, base)
@@ -120,6 +144,13 @@ def build_profiles(results: list[RulebookResult], n: int) -> Profiles:
             _set_bits(keys, res.members[lst.id].subjects, atoms.list_bit[(ri, lst.index)])
         for mi_, links in res.via.items():
             _set_bits(keys, np.unique(links.receiver), atoms.via_bit[(ri, mi_)])
+        for (rj, mj), bit in atoms.threshold_bit.items():
+            if rj != ri:
+                continue
+            m = res.cv.measures[mj]
+            for ms in res.models:
+                if ms.model.id == m.score:
+                    _set_bits(keys, np.flatnonzero(threshold_mask(m, ms)), bit)
         for mi, ms in enumerate(res.models):
             radix, _ = atoms.grade_digit[(ri, mi)]
             gcode += (ms.grade.astype(np.int64) + 1) * radix
@@ -271,6 +302,20 @@ def measure_links(ev: Evaluation, ri: int, m: CMeasure, code: int) -> list[dict[
                 "via": via,
             }
         )
+    if m.threshold:
+        for ms in res.models:
+            if ms.model.id == m.score and threshold_mask(m, ms)[code]:
+                out.append(
+                    {
+                        "list": None,
+                        "grade": None,
+                        "score": f"{ms.model.id} {float(ms.score[code]):g} {_threshold_text(m)}",
+                        "threshold": _threshold_text(m),
+                        "since": None,
+                        "until": None,
+                        "via": None,
+                    }
+                )
     if m.grades:
         for ms in res.models:
             if m.score not in (None, ms.model.id) or ms.grade[code] < 0:
@@ -279,6 +324,15 @@ def measure_links(ev: Evaluation, ri: int, m: CMeasure, code: int) -> list[dict[
             if grade in m.grades:
                 out.append({"list": None, "grade": grade, "since": None, "until": None, "via": None})
     return out
+
+
+def _threshold_text(m: CMeasure) -> str:
+    parts = []
+    if m.at_least is not None:
+        parts.append(f"≥ {m.at_least:g}")
+    if m.below is not None:
+        parts.append(f"< {m.below:g}")
+    return " and ".join(parts)
 
 
 def via_of(
@@ -331,6 +385,8 @@ def reasons_for(ev: Evaluation, code: int, action: str) -> list[dict[str, Any]]:
             }
             if link["grade"] is not None:
                 entry["grade"] = link["grade"]
+            if link.get("score") is not None:
+                entry["score"] = link["score"]
             if m.measure.terms is not None and m.measure.terms.note:
                 entry["terms"] = m.measure.terms.note
             out.append(entry)

@@ -5,6 +5,12 @@ relations count when valid on ``D``; each rulebook applies its version in force 
 whole history. Per rulebook the order is: lists that depend on no score, then the scores, then the
 lists entered through a score or grade, then the measures. Several rulebooks are evaluated side by
 side and meet only in the decisions, where ``deny`` beats ``restrict`` beats ``reward``.
+
+Due process (issue 13) is an input like the records: ``Engine.bind(records, registry,
+dueprocess=DueProcess(...))`` delays black listings by their notice period and lets objections
+suspend them (:class:`socialcredit.engine.lists.DueProcess`); without it the engine behaves as the
+original system does, a listing in force on its record's day. ``Evaluation.pending`` lists the
+listings proposed and not yet in force.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,14 +36,26 @@ from socialcredit.engine.data import (
     subjects_from_registry,
 )
 from socialcredit.engine.dates import NEVER, UNKNOWN, iso, to_day
-from socialcredit.engine.decide import Decision, Profiles, build_profiles
+from socialcredit.engine.decide import Decision, Profiles, build_profiles, threshold_mask
 from socialcredit.engine.errors import EngineError, UnknownAction, UnknownSubject
-from socialcredit.engine.lists import Membership, Reasons, derived_reasons, record_reasons
+from socialcredit.engine.lists import (
+    PENDING_STATUS,
+    DueProcess,
+    Membership,
+    ObjectionArrays,
+    Pending,
+    Reasons,
+    apply_due_process,
+    derived_reasons,
+    record_reasons,
+)
 from socialcredit.engine.points import (
+    Fines,
     ModelScores,
     Pass,
     Trace,
     factor_scores,
+    fines,
     record_pass,
     score_group,
     tier_scores,
@@ -61,6 +79,8 @@ class RulebookResult:
     models: list[ModelScores]
     traces: list[Trace]
     via: dict[int, Links]
+    pending: dict[str, Pending] = field(default_factory=dict)
+    fines: Fines = field(default_factory=Fines.empty)
 
 
 def _as_day(value: dt.date | str | int) -> int:
@@ -91,45 +111,86 @@ class Engine:
         if not self.rulebooks:
             raise EngineError("no rulebook given: name at least one (e.g. national)")
         self._compiled: dict[tuple[int, str, tuple[str, ...]], CompiledVersion] = {}
+        self._periods: dict[tuple[int, tuple[str, ...]], list[tuple[int, int, str, list[Any]]]] = {}
 
     def compiled(self, i: int, day: int, categories: tuple[str, ...]) -> CompiledVersion:
-        """Rulebook ``i``'s version in force on ``day``, compiled (cached)."""
+        """Rulebook ``i``'s version in force on ``day``, compiled (cached). On and after the day
+        an ended rulebook ended (``status: ended``) it is an empty version: no scores, rules,
+        lists or measures apply."""
         rb = self.rulebooks[i]
-        version = rb.version_on(dt.date(1970, 1, 1) + dt.timedelta(days=day))
-        key = (i, version.id, categories)
+        date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
+        version = rb.version_on(date)
+        ended = rb.ended_on
+        over = ended is not None and date >= ended
+        key = (i, version.id + ("/ended" if over else ""), categories)
         if key not in self._compiled:
-            self._compiled[key] = compile_version(version, categories, jurisdiction=rb.jurisdiction.code)
+            if over:
+                version = replace(version, scores={}, rules={}, lists={}, measures={})
+            cv = compile_version(version, categories, jurisdiction=rb.jurisdiction.code)
+            cv.ended = ended if over else None
+            self._compiled[key] = cv
         return self._compiled[key]
 
+    def fine_periods(self, i: int, categories: tuple[str, ...]) -> list[tuple[int, int, str, list[Any]]]:
+        """``(first day, day after the last, version label, fine rules)`` of each version of
+        rulebook ``i`` that imposes fines, cut at the day the rulebook ended (cached)."""
+        key = (i, categories)
+        if key not in self._periods:
+            rb = self.rulebooks[i]
+            out: list[tuple[int, int, str, list[Any]]] = []
+            if any(r.fine is not None for v in rb.versions for r in v.rules.values()):
+                ended = to_day(rb.ended_on.isoformat()) if rb.ended_on is not None else NEVER
+                for k, v in enumerate(rb.versions):
+                    lo = to_day(v.effective.isoformat())
+                    nxt = rb.versions[k + 1].effective if k + 1 < len(rb.versions) else None
+                    hi = min(to_day(nxt.isoformat()) if nxt is not None else NEVER, ended)
+                    frules = [r for r in self.compiled(i, lo, categories).fine_rules] if lo < hi else []
+                    if frules:
+                        out.append((lo, hi, v.label, frules))
+            self._periods[key] = out
+        return self._periods[key]
+
     def bind(
-        self, records: pa.Table | RecordArrays, registry: Registry | tuple[SubjectArrays, RelationArrays]
+        self,
+        records: pa.Table | RecordArrays,
+        registry: Registry | tuple[SubjectArrays, RelationArrays],
+        dueprocess: DueProcess | None = None,
     ) -> Bound:
-        """Intern records and registry once, for evaluations on any number of dates."""
+        """Intern records and registry once, for evaluations on any number of dates (with
+        ``dueprocess``: notice periods and objections, see :class:`DueProcess`)."""
         if isinstance(registry, Registry):
             subjects = subjects_from_registry(registry)
             relations = relations_from_registry(registry, subjects)
         else:
             subjects, relations = registry
         recs = records if isinstance(records, RecordArrays) else records_from_table(records, subjects)
-        return Bound(self, recs, subjects, relations)
+        return Bound(self, recs, subjects, relations, dueprocess)
 
     def evaluate(
         self,
         records: pa.Table | RecordArrays,
         registry: Registry | tuple[SubjectArrays, RelationArrays],
         as_of: dt.date | str | int,
+        dueprocess: DueProcess | None = None,
     ) -> Evaluation:
         """Evaluate ``records`` and ``registry`` as of ``as_of`` (see the module docstring)."""
-        return self.bind(records, registry).evaluate(as_of)
+        return self.bind(records, registry, dueprocess).evaluate(as_of)
 
 
 class Bound:
     """An engine bound to interned records and registry; evaluations are cached by date."""
 
     def __init__(
-        self, engine: Engine, records: RecordArrays, subjects: SubjectArrays, relations: RelationArrays
+        self,
+        engine: Engine,
+        records: RecordArrays,
+        subjects: SubjectArrays,
+        relations: RelationArrays,
+        dueprocess: DueProcess | None = None,
     ) -> None:
         self.engine, self.records, self.subjects, self.relations = (engine, records, subjects, relations)
+        self.dueprocess = dueprocess
+        self._objections: ObjectionArrays | None = None
         self._void = np.flatnonzero(records.void)
         self._cache: dict[int, Evaluation] = {}
         #: keep the last record pass so that :meth:`extend` looks up only the new records
@@ -157,11 +218,25 @@ class Bound:
                 )
             relations = relations_from_registry(registry, subjects)
         recs = append_records(self.records, records, subjects)
-        out = Bound(self.engine, recs, subjects, relations)
+        out = Bound(self.engine, recs, subjects, relations, self.dueprocess)
         out.incremental = self.incremental
         if self.incremental and len(recs.categories) == len(self.records.categories):
             out._passes = dict(self._passes)
         return out
+
+    def with_dueprocess(self, dueprocess: DueProcess | None) -> Bound:
+        """The same records and registry under other due process (``None``: the original)."""
+        out = Bound(self.engine, self.records, self.subjects, self.relations, dueprocess)
+        out.incremental, out._passes = self.incremental, self._passes
+        return out
+
+    @property
+    def objections(self) -> ObjectionArrays:
+        """The due-process objections interned against these records."""
+        if self._objections is None:
+            dp = self.dueprocess
+            self._objections = dp.intern(self.records) if dp is not None else ObjectionArrays.empty()
+        return self._objections
 
     def evaluate(self, as_of: dt.date | str | int) -> Evaluation:
         day = _as_day(as_of)
@@ -314,6 +389,41 @@ class Evaluation:
                     )
         return None, None, None
 
+    def fines_of(self, subject: str) -> float:
+        """The yuan of every fine imposed on ``subject`` up to the evaluation date, over all
+        rulebooks (0 when none)."""
+        code = self.code(subject)
+        return float(sum(r.fines.yuan[r.fines.subject == code].sum() for r in self.results))
+
+    @property
+    def fines(self) -> pa.Table:
+        """One row per fine imposed up to the evaluation date: ``subject, rulebook, version,
+        rule, record, date, yuan`` and ``max_yuan`` (the top of the range the source gives;
+        null when it gives one amount)."""
+        if "fines" not in self._tables:
+            cols: dict[str, list[Any]] = {
+                k: []
+                for k in ("subject", "rulebook", "version", "rule", "record", "date", "yuan", "max_yuan")
+            }
+            for r in self.results:
+                f = r.fines
+                for j in range(len(f.pos)):
+                    label, rule = f.rules[int(f.rule[j])]
+                    pos = int(f.pos[j])
+                    cols["subject"].append(self.subjects.id(int(f.subject[j])))
+                    cols["rulebook"].append(r.cv.rulebook)
+                    cols["version"].append(label)
+                    cols["rule"].append(rule.id)
+                    cols["record"].append(self.records.record_id(pos))
+                    cols["date"].append(dt.date(1970, 1, 1) + dt.timedelta(days=int(self.records.day[pos])))
+                    cols["yuan"].append(float(f.yuan[j]))
+                    cols["max_yuan"].append(rule.fine.max_yuan)
+            types = {"date": pa.date32(), "yuan": pa.float64(), "max_yuan": pa.float64()}
+            self._tables["fines"] = pa.table(
+                {k: pa.array(v, types.get(k, pa.string())) for k, v in cols.items()}
+            )
+        return self._tables["fines"]
+
     def explain(self, subject: str) -> Any:
         """The explanation of ``subject``'s standing (see :mod:`socialcredit.engine.explain`)."""
         from socialcredit.engine.explain import explain
@@ -410,6 +520,58 @@ class Evaluation:
             self._tables["memberships"] = pa.concat_tables(parts) if parts else empty
         return self._tables["memberships"]
 
+    @property
+    def pending(self) -> pa.Table:
+        """Listings proposed and not in force on the evaluation date (due process only): one
+        row per subject, list and opening record — ``subject, rulebook, list, record, entry,
+        proposed, effective`` (null while suspended), ``deadline`` (the last day to object
+        before it takes effect), ``status`` (``notice``, ``suspended``, ``overdue``) and
+        ``objection`` (the objection suspending it)."""
+        if "pending" not in self._tables:
+            cols: dict[str, list[Any]] = {
+                k: []
+                for k in (
+                    "subject",
+                    "rulebook",
+                    "list",
+                    "record",
+                    "entry",
+                    "proposed",
+                    "effective",
+                    "deadline",
+                    "status",
+                    "objection",
+                )
+            }
+            ids = self.records.ids
+            obj = self.bound.objections
+            for r in self.results:
+                for lid, p in r.pending.items():
+                    lst = next(c for c in r.cv.lists if c.id == lid)
+                    for j in range(len(p.subject)):
+                        e = lst.entries[int(p.entry[j])].entry
+                        cols["subject"].append(self.subjects.ids[int(p.subject[j])].as_py())
+                        cols["rulebook"].append(r.cv.rulebook)
+                        cols["list"].append(lid)
+                        cols["record"].append(ids[int(p.record[j])].as_py() if ids is not None else None)
+                        cols["entry"].append(e.label or e.category)
+                        cols["proposed"].append(iso(int(p.proposed[j])))
+                        cols["effective"].append(iso(int(p.effective[j])))
+                        cols["deadline"].append(iso(int(p.deadline[j])))
+                        cols["status"].append(PENDING_STATUS[int(p.status[j])])
+                        k = int(p.objection[j])
+                        cols["objection"].append(obj.ids[k] if k >= 0 else None)
+            types = {"proposed": pa.date32(), "effective": pa.date32(), "deadline": pa.date32()}
+            self._tables["pending"] = pa.table(
+                {
+                    k: pa.array([dt.date.fromisoformat(x) if x else None for x in v], types[k])
+                    if k in types
+                    else pa.array(v, pa.string())
+                    for k, v in cols.items()
+                }
+            )
+        return self._tables["pending"]
+
     def list_sizes(self) -> dict[tuple[str, str], int]:
         """``(rulebook, list) -> number of subjects on it``."""
         return {(r.cv.rulebook, lid): len(m.subjects) for r in self.results for lid, m in r.members.items()}
@@ -459,6 +621,7 @@ def evaluate(bound: Bound, day: int) -> Evaluation:
     k = 0
     for i, cv in enumerate(cvs):
         members: dict[str, Membership] = {}
+        pending: dict[str, Pending] = {}
         models: list[ModelScores] = []
         mine = list(range(k, k + len(cv.groups)))
         k += len(cv.groups)
@@ -494,12 +657,15 @@ def evaluate(bound: Bound, day: int) -> Evaluation:
             for lst in cv.lists:
                 if lst.stage != stage:
                     continue
-                direct = Reasons.concat(
-                    [
-                        record_reasons(lst, cats, recs, subjects, day),
-                        *derived_reasons(lst, subjects, day, members, models),
-                    ]
+                by_record, pending[lst.id] = apply_due_process(
+                    lst,
+                    cv.rulebook,
+                    record_reasons(lst, cats, recs, subjects, day),
+                    bound.dueprocess,
+                    bound.objections,
+                    day,
                 )
+                direct = Reasons.concat([by_record, *derived_reasons(lst, subjects, day, members, models)])
                 dm = Membership.of(lst, direct, direct)
                 spread = propagated_reasons(lst, dm, bound.relations, subjects, day)
                 members[lst.id] = Membership.of(lst, Reasons.concat([direct, *spread]), direct)
@@ -513,8 +679,18 @@ def evaluate(bound: Bound, day: int) -> Evaluation:
             via[m.index] = Links(
                 links.receiver[o], links.source[o], links.since[o], links.until[o], links.relation
             )
+        periods = engine.fine_periods(i, recs.categories)
         results.append(
-            RulebookResult(engine.rulebooks[i], cv, members, models, [traces[j] for j in mine], via)
+            RulebookResult(
+                engine.rulebooks[i],
+                cv,
+                members,
+                models,
+                [traces[j] for j in mine],
+                via,
+                pending,
+                fines(periods, recs, subjects, day) if periods else Fines.empty(),
+            )
         )
     return Evaluation(day, bound, results, build_profiles(results, len(subjects)))
 
@@ -533,6 +709,11 @@ def _targets(
         if m.grades and m.score in (None, ms.model.id):
             codes = [ms.model.grade_index(g) for g in m.grades]
             who = np.flatnonzero(ms.scored & among(ms.grade, [c for c in codes if c >= 0]))
+            subj.append(who.astype(np.int32))
+            since.append(np.full(len(who), UNKNOWN))
+            until.append(np.full(len(who), NEVER))
+        if m.threshold and m.score == ms.model.id:
+            who = np.flatnonzero(threshold_mask(m, ms))
             subj.append(who.astype(np.int32))
             since.append(np.full(len(who), UNKNOWN))
             until.append(np.full(len(who), NEVER))

@@ -2,6 +2,10 @@
 recorded while it computed (:class:`~socialcredit.engine.points.Trace`, the list reasons, the
 ``via`` links), never computed a second time.
 
+Each rulebook's part also lists the ``fines`` imposed on the subject (record, rule, the version
+that imposed it, yuan, citation) and, for a rulebook that has ended, the day it ended (``ended``:
+none of its rules apply any more).
+
 ``Explanation.to_dict()`` is the ``--json`` form; ``Explanation.render()`` the text form.
 """
 
@@ -14,7 +18,7 @@ import numpy as np
 
 from socialcredit.engine.dates import add_duration, iso
 from socialcredit.engine.decide import active_measures, measure_links
-from socialcredit.engine.lists import GRADE, ON_LIST, RECORD, SCORE, VIA
+from socialcredit.engine.lists import GRADE, ON_LIST, PENDING_STATUS, RECORD, SCORE, VIA
 
 if TYPE_CHECKING:
     from socialcredit.engine.evaluate import Evaluation, RulebookResult
@@ -60,6 +64,8 @@ class Explanation:
         out = [f"{self.subject} ({self.kind or 'unknown kind'}) as of {self.as_of}"]
         for rb in self.rulebooks:
             out.append(f"\n[{rb['rulebook']}, version {rb['version']}]")
+            if rb.get("ended"):
+                out.append(f"  ended {rb['ended']}: none of its rules apply any more")
             for s in rb["scores"]:
                 out += _render_score(s)
             if not rb["scores"]:
@@ -70,6 +76,27 @@ class Explanation:
                 out.append(f"    {lst['list']} ({lst['label']}): since {lst['since'] or '?'}, until {until}")
                 for r in lst["reasons"]:
                     out.append(f"      because {_reason_text(r)}")
+            for p in rb.get("pending", []):
+                when = (
+                    f"takes effect {p['effective']}"
+                    if p["effective"]
+                    else "suspended by " + str(p["objection"])
+                )
+                out.append(
+                    f"  proposed: {p['list']} by record {p['record']} of {p['proposed']} ({p['status']}; "
+                    f"{when}; object by {p['deadline']})"
+                )
+            fines = rb.get("fines", [])
+            if fines:
+                out.append(f"  fines: {sum(f['yuan'] for f in fines):g} yuan")
+                for f in fines:
+                    cite = f["citation"] or {}
+                    src = cite.get("source") or ("assumed" if cite.get("assumed") else "")
+                    top = f"–{f['max_yuan']:g}" if f["max_yuan"] is not None else ""
+                    out.append(
+                        f"    {f['yuan']:g}{top} yuan  {f['record']} {f['date']} {f['category']}: "
+                        f"rule {f['rule']} (version {f['version']}) [{src}]"
+                    )
             out.append("  measures:" + ("" if rb["measures"] else " none"))
             for m in rb["measures"]:
                 c = m["chain"]
@@ -78,10 +105,15 @@ class Explanation:
                 out.append(f"    {m['effect']} {what}: {m['measure']}{via}")
                 out.append(
                     f"      {c['record'] or '-'} → "
-                    f"{c['list'] or (('grade ' + c['grade']) if c['grade'] else '-')} → "
+                    f"{c['list'] or (('grade ' + c['grade']) if c['grade'] else _score_step(c))} → "
                     f"{c['memorandum'] or '-'} → {what}"
                 )
         return "\n".join(out)
+
+
+def _score_step(chain: dict[str, Any]) -> str:
+    """The middle of a measure's chain on a score threshold: ``score ≥ 650``."""
+    return "score " + chain["threshold"] if chain.get("threshold") else "-"
 
 
 def _render_parts(parts: list[dict[str, Any]], expired: list[dict[str, Any]], indent: str) -> list[str]:
@@ -440,6 +472,8 @@ def _measures(
                 record = _origin(by_list, lst["list"], 0)
             elif link["via"]:
                 record = f"{link['list'] or 'standing'} of {link['via']['from']}"
+            elif link.get("score"):
+                record = link["score"].removesuffix(" " + link["threshold"])
             elif link["grade"]:
                 scored = [
                     ms
@@ -462,6 +496,8 @@ def _measures(
                         "record": record,
                         "list": link["list"],
                         "grade": link["grade"],
+                        "score": link.get("score"),
+                        "threshold": link.get("threshold"),
                         "memorandum": memo,
                         "actions": list(m.actions),
                     },
@@ -488,7 +524,58 @@ def explain(ev: Evaluation, code: int) -> Explanation:
                 "scores": _scores(ev, res, code, mine),
                 "lists": lists,
                 "measures": _measures(ev, ri, res, code, lists),
+                "fines": _fines(ev, res, code),
                 "annulled": annulled,
             }
         )
+        if res.cv.ended is not None:
+            out.rulebooks[-1]["ended"] = res.cv.ended.isoformat()
+        pending = _pending(ev, res, code)
+        if pending:  # due process only (issue 13): listings proposed and not yet in force
+            out.rulebooks[-1]["pending"] = pending
+    return out
+
+
+def _fines(ev: Evaluation, res: RulebookResult, code: int) -> list[dict[str, Any]]:
+    """The fines imposed on ``code``: the record, the rule and the version in force on its day,
+    the yuan (and the top of the source's range), the citation (the fine's, else the rule's)."""
+    f = res.fines
+    out = []
+    for j in f.rows(code):
+        label, rule = f.rules[int(f.rule[j])]
+        fine = rule.rule.fine
+        out.append(
+            {
+                **_record(ev, int(f.pos[j])),
+                "rule": rule.id,
+                "label": fine.label or rule.rule.label,
+                "version": label,
+                "yuan": float(f.yuan[j]),
+                "max_yuan": fine.max_yuan,
+                "citation": _cite(fine, res.rulebook.sources)
+                if fine.cited
+                else _cite(rule.rule, res.rulebook.sources),
+            }
+        )
+    return out
+
+
+def _pending(ev: Evaluation, res: RulebookResult, code: int) -> list[dict[str, Any]]:
+    """The listings proposed for ``code`` and not in force (notice period, suspension)."""
+    out = []
+    ids = ev.records.ids
+    for lid, p in res.pending.items():
+        for j in np.flatnonzero(p.subject == code):
+            k = int(p.objection[j])
+            out.append(
+                {
+                    "list": lid,
+                    "record": ids[int(p.record[j])].as_py() if ids is not None else None,
+                    "proposed": iso(int(p.proposed[j])),
+                    "effective": iso(int(p.effective[j])),
+                    "deadline": iso(int(p.deadline[j])),
+                    "status": PENDING_STATUS[int(p.status[j])],
+                    "objection": ev.bound.objections.ids[k] if k >= 0 else None,
+                }
+            )
     return out

@@ -170,6 +170,18 @@ def record_pass(
     return traces, by_cat, state
 
 
+def positions(r: CRule, by_cat: dict[int, np.ndarray]) -> np.ndarray:
+    """The positions of the records rule ``r`` reads, in ledger order: one category's, or the
+    union of several categories' (``categories``), merged so that ranks and running totals run
+    across them."""
+    parts = [by_cat[c] for c in r.cats if c >= 0 and c in by_cat]
+    if not parts:
+        return np.zeros(0, np.int64)
+    if len(parts) == 1:
+        return parts[0]
+    return np.sort(np.concatenate(parts), kind="stable")
+
+
 def _needs_order(s: np.ndarray, flag: np.ndarray | None, more: np.ndarray) -> np.ndarray:
     """Records of subjects flagged in ``more`` (a per-subject boolean array)."""
     hit = more[s]
@@ -365,9 +377,7 @@ def group_sums(
     parts = []
     for r in g.rules:
         if r.via is not None:
-            who, pts, term = network_points(
-                r, by_cat.get(r.cat, np.zeros(0, np.int64)), recs, subjects, relations, day, members
-            )
+            who, pts, term = network_points(r, positions(r, by_cat), recs, subjects, relations, day, members)
             parts.append((np.full(len(who), -1), r.index, who, pts))
             trace.terms[r.index] = (who, term)
         elif r.on_list is not None:
@@ -376,8 +386,8 @@ def group_sums(
             if wm is not None:
                 who = who[wm[who]]
             parts.append((np.full(len(who), -1), r.index, who, np.full(len(who), r.points)))
-        elif r.cat >= 0 and trace.simple.get(r.cat) is not r:
-            pos, who, pts = rule_points(r, by_cat.get(r.cat, np.zeros(0, np.int64)), recs, subjects, day)
+        elif r.cats and trace.simple.get(r.cat) is not r:
+            pos, who, pts = rule_points(r, positions(r, by_cat), recs, subjects, day)
             parts.append((pos, r.index, who, pts))
     trace.extend(parts)
     # the plain points in one bincount over the per-record weights (left untouched, so that an
@@ -520,3 +530,92 @@ def tier_scores(
         grade[ok] = i
         free &= ~ok
     return ModelScores(m, np.full(n, np.nan), grade, scored, np.full(n, -1, np.int8))
+
+
+@dataclass
+class Fines:
+    """The fines one rulebook imposed up to the evaluation date: one row per fined record —
+    ``pos`` (record position), ``subject``, ``yuan`` and ``rule`` (an index into ``rules``:
+    ``(version label, compiled rule)``, the rule of the version in force on the record's day).
+
+    Example:
+        >>> f = Fines.empty()
+        >>> f.total(3).tolist()
+        [0.0, 0.0, 0.0]
+    """
+
+    pos: np.ndarray
+    subject: np.ndarray
+    yuan: np.ndarray
+    rule: np.ndarray
+    rules: list[tuple[str, CRule]] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls) -> Fines:
+        z = np.zeros(0, np.int64)
+        return cls(z, z.astype(np.int32), np.zeros(0), z.astype(np.int32))
+
+    def total(self, n: int) -> np.ndarray:
+        """Yuan imposed per subject (``n`` subjects)."""
+        out = np.bincount(self.subject.astype(np.int64), weights=self.yuan, minlength=n)[:n]
+        return out.astype(np.float64, copy=False)
+
+    def rows(self, code: int) -> np.ndarray:
+        """The rows of subject ``code``, in time order."""
+        mine = np.flatnonzero(self.subject == code)
+        return mine[np.argsort(self.pos[mine], kind="stable")]
+
+
+def fine_rows(
+    r: CRule, recs: RecordArrays, subjects: SubjectArrays, day: int, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(positions, yuan)`` of the records of days ``lo <= d < hi`` (and ``<= day``) that rule
+    ``r`` fines. With ``fine.steps`` only the records at those steps of the rule's escalation are
+    fined: the step is the record's rank among the subject's records of the rule's categories
+    inside the escalation window (the last step repeats), counted over every record up to
+    ``day``, whatever the version then in force."""
+    fine = r.fine
+    codes = [c for c in r.cats if c >= 0]
+    if fine is None or not codes or hi <= lo:
+        return np.zeros(0, np.int64), np.zeros(0)
+    pos = np.flatnonzero(among(recs.category, codes) & (recs.day <= day) & ~recs.void)
+    wm = when_mask(r.when, subjects, day)
+    if wm is not None:
+        pos = pos[wm[recs.subject[pos]]]
+    if fine.steps:
+        s, d = recs.subject[pos], recs.day[pos]
+        o = sort_by(s, d)
+        pos = pos[o]
+        step = np.minimum(window_rank(s[o], d[o], r.window), max(len(r.steps), 1))
+        pos = pos[among(step, list(fine.steps))]
+    d = recs.day[pos]
+    pos = np.sort(pos[(d >= lo) & (d < hi)])
+    return pos, np.full(len(pos), float(fine.yuan))
+
+
+def fines(
+    periods: list[tuple[int, int, str, list[CRule]]],
+    recs: RecordArrays,
+    subjects: SubjectArrays,
+    day: int,
+) -> Fines:
+    """Every fine imposed up to ``day``: each record is fined by the fine rules of the version in
+    force on its own day (``periods``: ``(first day, day after the last, version label, fine
+    rules)``); a fine, once imposed, stays (it does not expire with the record's effect on a
+    score), and records on or after a rulebook's end are fined by nothing."""
+    pos, yuan, idx = [], [], []
+    rules: list[tuple[str, CRule]] = []
+    for lo, hi, label, frules in periods:
+        for r in frules:
+            p, y = fine_rows(r, recs, subjects, day, lo, hi)
+            if len(p):
+                pos.append(p)
+                yuan.append(y)
+                idx.append(np.full(len(p), len(rules), np.int32))
+            rules.append((label, r))
+    if not pos:
+        out = Fines.empty()
+        out.rules = rules
+        return out
+    p = np.concatenate(pos)
+    return Fines(p, recs.subject[p].astype(np.int32), np.concatenate(yuan), np.concatenate(idx), rules)

@@ -91,7 +91,26 @@ def _check(case: Case, book: Rulebook, voc: Vocabulary) -> Iterator[Problem]:
                 f"expect only declared subjects: {', '.join(subjects) or '(none)'}",
             )
             continue
+        ended = book.ended_on
+        if ended is not None and case.as_of >= ended:
+            yield from _after_end(("expect", alias), exp, ended)
+            continue
         yield from _expectation(("expect", alias), exp, subjects[alias], version, voc)
+
+
+def _after_end(loc: Loc, exp: Expectation, ended: dt.date) -> Iterator[Problem]:
+    """On or after the day a rulebook ended nothing of it applies: no score, grade, list,
+    measure (fines imposed before the end may remain)."""
+    fix = "expect nothing (`score: null`, `lists: []`, `allowed`), or move as_of before the end"
+    if exp.score is not None or exp.grade is not None:
+        yield ((*loc, "score" if exp.score is not None else "grade"), f"the rulebook ended on {ended}", fix)
+    if exp.lists:
+        yield ((*loc, "lists"), f"the rulebook ended on {ended}: nobody is on its lists", fix)
+    for action, want in exp.decisions.items():
+        if want != "allowed":
+            yield ((*loc, "decisions", action), f"the rulebook ended on {ended}: no measure applies", fix)
+    if exp.disclosed:
+        yield ((*loc, "disclosed"), f"the rulebook ended on {ended}: nobody is published", fix)
 
 
 def _relation(j: int, rel: RelationLine, subjects: dict[str, str]) -> Iterator[Problem]:
@@ -214,6 +233,12 @@ def _expectation(
                 f"no measure in force (version {version.label}) can make {action} {want}",
                 "fix the expectation or the date, or add the measure",
             )
+    if exp.fines and not any(r.fine is not None for r in version.rules.values()):
+        yield (
+            (*loc, "fines"),
+            f"no rule in force (version {version.label}) imposes a fine",
+            "fix the expectation or the date, or add `fine:` to a rule",
+        )
     for j, channel in enumerate(exp.disclosed or []):
         if "disclose" not in effects.get(channel, set()):
             yield (

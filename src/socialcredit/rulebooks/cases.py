@@ -4,8 +4,9 @@
 A case gives a small registry (subjects and relations, in the registry contract form), records
 (in the record contract form), a date ``as_of``, and what to expect per subject: ``score``,
 ``grade``, ``lists`` (the complete set), ``decisions`` (action -> allowed | denied | restricted |
-rewarded) and ``disclosed`` (channels). Subject ids in cases are aliases (``alice``, ``acme``)
-that the case runner maps to generated synthetic identifiers.
+rewarded), ``disclosed`` (channels) and ``fines`` (yuan imposed in all up to ``as_of``). Subject
+ids in cases are aliases (``alice``, ``acme``) that the case runner maps to generated synthetic
+identifiers.
 
 :func:`run_cases` runs a rulebook's cases: it always checks their shape
 (:func:`~socialcredit.rulebooks.case_checks.check_case_shape`) and, given an ``evaluator``
@@ -101,7 +102,8 @@ class Expectation(Model):
     """What to expect for one subject; leave a field out to not check it.
 
     ``score: null`` expects no score; ``lists`` is the complete set of lists (``[]``: none);
-    actions not named in ``decisions`` are not checked.
+    actions not named in ``decisions`` are not checked; ``fines`` is the yuan of every fine
+    imposed up to ``as_of`` (``0``: none).
     """
 
     score: float | None = None
@@ -110,6 +112,7 @@ class Expectation(Model):
     lists: list[str] | None = None
     decisions: dict[str, Decision] = Field(default_factory=dict)
     disclosed: list[str] | None = None
+    fines: float | None = Field(None, ge=0)
 
 
 class Case(Model):
@@ -246,7 +249,8 @@ def load_cases(
 
 #: What an evaluator returns for a case: per subject alias, a mapping with ``score`` (number or
 #: None), ``grade`` (str or None), ``lists`` (ids), ``decisions`` (action -> allowed | denied |
-#: restricted | rewarded) and ``disclosed`` (channels). Keys left out are taken as none.
+#: restricted | rewarded), ``disclosed`` (channels) and ``fines`` (yuan). Keys left out are taken
+#: as none.
 Outcome = Mapping[str, Mapping[str, Any]]
 Evaluator = Callable[[Case, Rulebook], Outcome]
 
@@ -411,6 +415,10 @@ def compare(case: Case, outcome: Outcome) -> list[str]:
             have = decisions.get(action, "allowed")
             if have != want:
                 out.append(f"{alias}: {action}: expected {want}, got {have}")
+        if "fines" in given:
+            want_f, have_f = float(exp.fines or 0), float(got.get("fines") or 0)
+            if abs(want_f - have_f) > 1e-9:
+                out.append(f"{alias}: fines: expected {want_f:g} yuan, got {have_f:g}")
         if exp.disclosed is not None and set(got.get("disclosed") or ()) != set(exp.disclosed):
             out.append(
                 f"{alias}: disclosed: expected {sorted(exp.disclosed)}, "

@@ -95,6 +95,32 @@ def _check_header(rf: RulebookFile) -> list[Problem]:
                 str(exc).split(": ", 1)[-1] + ", or `China` for the national level",
             )
         )
+    if rf.status == "ended" and rf.ended is None:
+        out.append(
+            (
+                ("status",),
+                "an ended rulebook needs the day it ended",
+                "add `ended: {on: YYYY-MM-DD, source: …, ref: …}` (or `assumed: true` with a reason)",
+            )
+        )
+    if rf.ended is not None:
+        if rf.status != "ended":
+            out.append(
+                (
+                    ("ended",),
+                    f"`ended` is given but `status` is {rf.status!r}",
+                    "write `status: ended`, or drop `ended`",
+                )
+            )
+        first = rf.versions[0].effective if rf.versions else None
+        if first is not None and rf.ended.on <= first:
+            out.append(
+                (
+                    ("ended", "on"),
+                    f"the rulebook ends ({rf.ended.on}) before its first version takes effect ({first})",
+                    "give a day after the first version's `effective` date",
+                )
+            )
     for sid, doc in rf.sources.items():
         if not (doc.url or doc.file):
             out.append(
@@ -241,14 +267,66 @@ def _check_score(loc: Loc, score, known: Known, voc: Vocabulary) -> Iterator[Pro
 
 
 def _check_rule(loc: Loc, rule: Rule, known: Known, voc: Vocabulary) -> Iterator[Problem]:
-    inputs = [k for k in ("category", "on_list") if getattr(rule, k) is not None]
+    inputs = [k for k in ("category", "categories", "on_list") if getattr(rule, k) is not None]
     if len(inputs) != 1:
         yield (
-            (*loc, "category"),
-            "a rule reads exactly one input: `category` or `on_list`",
-            "give one of them",
+            (*loc, inputs[1] if len(inputs) > 1 else "category"),
+            "a rule reads exactly one input: `category`, `categories` or `on_list`"
+            + (f"; found {', '.join(inputs)}" if inputs else ""),
+            "give one of them (`categories: [a, b]` reads several record categories as one input)",
         )
     yield from _category((*loc, "category"), rule.category, voc)
+    if rule.categories is not None:
+        if not rule.categories:
+            yield ((*loc, "categories"), "`categories` is empty", "name at least one record category")
+        seen: dict[str, int] = {}
+        for j, cat in enumerate(rule.categories):
+            yield from _category((*loc, "categories", j), cat, voc)
+            if cat in seen:
+                yield (
+                    (*loc, "categories", j),
+                    f"category {cat!r} named twice (also categories[{seen[cat]}])",
+                    "name each category once",
+                )
+            seen.setdefault(cat, j)
+        directions = {voc.categories[c].direction for c in rule.categories if c in voc.categories}
+        if len(directions) > 1:
+            yield (
+                (*loc, "categories"),
+                "the categories of one rule mix trust-breaking and trust-keeping records",
+                "split the rule: one for the breaking categories, one for the keeping ones "
+                "(their default expiry differs)",
+            )
+    if rule.fine is not None:
+        floc = (*loc, "fine")
+        if rule.fine.max_yuan is not None and rule.fine.max_yuan < rule.fine.yuan:
+            yield (
+                (*floc, "max_yuan"),
+                f"max_yuan {rule.fine.max_yuan:g} is below yuan {rule.fine.yuan:g}",
+                "give the range from its lower end (`yuan`) to its upper end (`max_yuan`)",
+            )
+        if rule.fine.steps is not None:
+            if rule.escalation is None:
+                yield (
+                    (*floc, "steps"),
+                    "fine `steps` count the steps of the rule's `escalation`, and it has none",
+                    "add `escalation: {steps: […], window: …}` or drop `steps`",
+                )
+            else:
+                n = len(rule.escalation.steps)
+                for j, k in enumerate(rule.fine.steps):
+                    if not 1 <= k <= n:
+                        yield (
+                            (*floc, "steps", j),
+                            f"step {k} is outside the escalation's steps 1..{n}",
+                            f"use a step between 1 and {n}",
+                        )
+        if rule.on_list is not None or rule.via is not None:
+            yield (
+                floc,
+                "a fine is imposed per record of the subject itself",
+                "drop `fine` from a rule on a list or with `via`",
+            )
     if rule.on_list is not None and rule.on_list not in known.lists:
         yield ((*loc, "on_list"), f"unknown list {rule.on_list!r}", f"use one of: {_some(known.lists)}")
     if rule.via is not None:
@@ -260,11 +338,11 @@ def _check_rule(loc: Loc, rule: Rule, known: Known, voc: Vocabulary) -> Iterator
                 "use `aggregate: count` for records, or read a list",
             )
     effects = [k for k in ("points", "points_per_unit", "escalation") if getattr(rule, k) is not None]
-    if len(effects) > 1 or (not effects and rule.cap_grade is None):
+    if len(effects) > 1 or (not effects and rule.cap_grade is None and rule.fine is None):
         yield (
             (*loc, effects[1] if len(effects) > 1 else "points"),
             "a rule needs exactly one of `points`, `points_per_unit`, `escalation` "
-            f"(or only `cap_grade`); found {effects or 'none'}",
+            f"(or only `cap_grade` or `fine`); found {effects or 'none'}",
             "keep exactly one",
         )
     if rule.brackets is not None:
@@ -384,12 +462,36 @@ def _check_list(loc: Loc, lst: ListDef, known: Known, voc: Vocabulary) -> Iterat
 
 def _check_measure(loc: Loc, m: Measure, known: Known, voc: Vocabulary) -> Iterator[Problem]:
     on = m.on
-    if (on.lists is None) == (on.grade is None):
+    targets = [k for k, v in (("list", on.lists), ("grade", on.grade), ("score_at_least", on.threshold)) if v]
+    if len(targets) != 1:
         yield (
             (*loc, "on"),
-            "a measure hangs on exactly one of `list` or `grade`",
-            "e.g. `on: {list: judgment_defaulters}` or `on: {grade: [C, D]}`",
+            "a measure hangs on exactly one of `list`, `grade` or a score threshold "
+            f"(`score_at_least` / `score_below`); found {', '.join(targets) or 'none'}",
+            "e.g. `on: {list: judgment_defaulters}`, `on: {grade: [C, D]}` or "
+            "`on: {score_at_least: 650, score: sesame_score}`",
         )
+    if on.threshold:
+        model = known.scores.get(on.score) if on.score is not None else None
+        if on.score is None:
+            yield (
+                (*loc, "on", "score"),
+                "a score threshold needs the `score` it reads",
+                f"add `score: <id>`, one of: {_some(known.scores)}",
+            )
+        elif model is not None and isinstance(model, TiersScore):
+            yield (
+                (*loc, "on", "score"),
+                f"score {on.score!r} is a tiers model: it grades without a number",
+                "hang the measure on its grades (`grade: [...]`) instead",
+            )
+        lo, hi = on.score_at_least, on.score_below
+        if lo is not None and hi is not None and lo >= hi:
+            yield (
+                (*loc, "on", "score_below"),
+                f"the band is empty: score_at_least {lo:g} is not below score_below {hi:g}",
+                "give score_at_least below score_below",
+            )
     for j, lst in enumerate(on.lists or []):
         if lst not in known.lists:
             yield ((*loc, "on", "list", j), f"unknown list {lst!r}", f"use one of: {_some(known.lists)}")
@@ -497,7 +599,18 @@ def _walk(model: BaseModel, loc: Loc) -> Iterator[tuple[Loc, BaseModel]]:
                     yield from _walk(item, (*loc, key, i))
 
 
-REQUIRED = {"rules", "lists", "measures", "scores", "versions", "scope", "consent", "warning", "expiry"}
+REQUIRED = {
+    "rules",
+    "lists",
+    "measures",
+    "scores",
+    "versions",
+    "scope",
+    "consent",
+    "warning",
+    "expiry",
+    "ended",
+}
 
 
 def _check_citations(rf: RulebookFile, known: Known) -> Iterator[Problem]:

@@ -113,6 +113,10 @@ class ListDef(Cited):
     notice: Notice | None = None
     objection_suspends: bool | None = None
     review_within: Duration | None = None
+    #: What an objection unanswered past ``review_within`` does: ``keep`` the listing suspended,
+    #: ``proceed`` (it takes effect on the deadline) or ``uphold`` (silence upholds it); ``None``:
+    #: the due-process policy decides (docs/dueprocess.md). No source fixes this.
+    on_overdue: Literal["keep", "proceed", "uphold"] | None = None
     min_duration: Duration | None = None
     exit: list[Exit] = Field(default_factory=list)
     delist_within: Duration | None = None
@@ -122,11 +126,38 @@ class ListDef(Cited):
 
 
 class Target(Model):
-    """What a measure hangs on: lists (any of them) or grades (any of them) of a score."""
+    """What a measure hangs on: lists (any of them), grades (any of them) of a score, or a score
+    threshold: ``score_at_least`` and/or ``score_below`` of the ``score`` named (a ``points`` or
+    ``factors`` model), as Sesame's perks from 650 or 750.
+
+    Example:
+        >>> Target(score_at_least=650, score="sesame_score").describe()
+        'sesame_score ≥ 650'
+    """
 
     lists: StrList | None = Field(None, alias="list")
     grade: StrList | None = None
     score: str | None = None
+    score_at_least: float | None = None
+    score_below: float | None = None
+
+    @property
+    def threshold(self) -> bool:
+        """True when the measure hangs on a score threshold."""
+        return self.score_at_least is not None or self.score_below is not None
+
+    def describe(self) -> str:
+        """The target as text: ``list a or b``, ``grade A, B (score)``, ``score ≥ 650``."""
+        if self.lists:
+            return "list " + " or ".join(self.lists)
+        if self.threshold:
+            parts = []
+            if self.score_at_least is not None:
+                parts.append(f"≥ {self.score_at_least:g}")
+            if self.score_below is not None:
+                parts.append(f"< {self.score_below:g}")
+            return f"{self.score or 'score'} " + " and ".join(parts)
+        return "grade " + ", ".join(self.grade or []) + (f" ({self.score})" if self.score else "")
 
 
 class Terms(Model):

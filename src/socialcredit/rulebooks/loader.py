@@ -113,6 +113,16 @@ def _load(path: Path, stack: tuple[Path, ...]) -> tuple[Rulebook | None, list[Ru
         data, lines = load_marked(path.read_text("utf-8"), shown)
     except RulebookFileError as exc:
         return None, [exc]
+    except UnicodeDecodeError as exc:
+        return None, [
+            RulebookFileError(
+                shown,
+                0,
+                "",
+                f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                fix="save the file as UTF-8",
+            )
+        ]
     if not isinstance(data, dict):
         return None, [
             RulebookFileError(

@@ -187,12 +187,38 @@ class Rulebook:
         return self.versions[-1]
 
     @property
+    def status(self) -> str:
+        """``active``, ``pilot`` or ``ended`` (the file's ``status``)."""
+        return self.file.status
+
+    @property
+    def ended_on(self) -> dt.date | None:
+        """The day the rulebook ended (``status: ended``), from which the engine applies none of
+        its rules; ``None`` while it applies.
+
+        Example:
+            >>> from socialcredit.rulebooks import load_rulebook
+            >>> load_rulebook("national").ended_on is None
+            True
+        """
+        return self.file.ended.on if self.file.status == "ended" and self.file.ended else None
+
+    def in_force(self, day: dt.date | str) -> bool:
+        """True when some version is in force on ``day`` and the rulebook has not ended."""
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
+        ended = self.ended_on
+        return self.versions[0].effective <= day and (ended is None or day < ended)
+
+    @property
     def cases_path(self) -> Path:
         """Where this rulebook's test cases live: ``<stem>.cases.yaml`` beside it."""
         return self.path.with_name(self.path.name.removesuffix(".yaml") + ".cases.yaml")
 
     def version_on(self, day: dt.date | str) -> RulebookVersion:
-        """The version in force on ``day`` (the latest with ``effective <= day``).
+        """The version in force on ``day`` (the latest with ``effective <= day``). For an ended
+        rulebook it still answers with the last version's text; the engine applies none of it
+        from ``ended_on`` (see :meth:`in_force`).
 
         Raises:
             RulebookError: when ``day`` is before the first version.

@@ -1,6 +1,7 @@
-"""Rules: how records (or list memberships) move a score.
+"""Rules: how records (or list memberships) move a score, and the fines records bring.
 
-A rule reads one input — records of a ``category``, or membership of a list (``on_list``) —
+A rule reads one input — records of a ``category`` (or of any of several ``categories``: Jinan
+counts a dog owner's offences across offence types), or membership of a list (``on_list``) —
 optionally of related subjects (``via``: friends' critical posts, the share of listed friends),
 for subjects that meet ``when``. Its effect is exactly one of:
 
@@ -11,7 +12,10 @@ for subjects that meet ``when``. Its effect is exactly one of:
   repeats), as in Jinan's dog licence (−3, −6, −12);
 
 and/or ``cap_grade``: the grade is at most this while the record is in effect (drunk driving
-drops Rongcheng's grade to C). Modifiers: ``clamp`` (each event's points kept in a range),
+drops Rongcheng's grade to C), and/or ``fine``: a monetary fine in yuan per record (Shanghai's
+100-yuan honking fine; with ``steps``, only for the n-th step of the rule's escalation, as
+Jinan's second offence). A fine is imposed by the version in force on the record's day and never
+expires. Modifiers: ``clamp`` (each event's points kept in a range),
 ``cap`` (at most so many points per year, month or lifetime) and ``expires_after`` (the
 record stops counting; otherwise the rulebook's ``options.expiry`` applies).
 
@@ -28,7 +32,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from socialcredit.rulebooks._common import Cited, Duration, Ident, Model, Network, When
+from socialcredit.rulebooks._common import Cited, Duration, Ident, Model, Network, StrList, When
 
 
 class Bracket(Model):
@@ -44,6 +48,30 @@ class Escalation(Model):
 
     steps: list[float] = Field(min_length=1)
     window: Duration | None = None
+
+
+class Fine(Cited):
+    """A monetary fine per record: ``yuan`` is what the engine imposes; ``max_yuan`` the top of
+    a range the sources give (``200–500 yuan``: ``yuan: 200, max_yuan: 500``); ``steps`` limits it
+    to the events at those steps of the rule's ``escalation`` (1-based; the last step repeats).
+    Without its own citation the fine shares the rule's.
+
+    Example:
+        >>> Fine(yuan=200, max_yuan=500, steps=[2]).describe()
+        '200–500 yuan at step 2'
+    """
+
+    yuan: float = Field(gt=0)
+    max_yuan: float | None = Field(None, gt=0)
+    steps: list[int] | None = Field(None, min_length=1)
+    label: str | None = None
+
+    def describe(self) -> str:
+        """``100 yuan``, ``200–500 yuan at step 2``."""
+        text = f"{self.yuan:g}" + (f"–{self.max_yuan:g}" if self.max_yuan is not None else "") + " yuan"
+        if self.steps:
+            text += " at step " + ", ".join(str(s) for s in self.steps)
+        return text
 
 
 class Cap(Model):
@@ -66,6 +94,7 @@ class Rule(Cited):
     id: Ident
     label: str
     category: str | None = None
+    categories: StrList | None = None
     on_list: str | None = None
     via: Network | None = None
     when: When | None = None
@@ -80,17 +109,33 @@ class Rule(Cited):
     cap: Cap | None = None
     expires_after: Duration | None = None
     cap_grade: str | None = None
+    fine: Fine | None = None
     description: str | None = None
 
     @property
+    def cats(self) -> list[str]:
+        """The record categories the rule reads: ``[category]``, ``categories`` or ``[]``.
+
+        Example:
+            >>> Rule(id="o", label="o", categories=["pet.dog_off_leash", "pet.dog_no_tag"],
+            ...      points=-3, assumed=True, reason="r").cats
+            ['pet.dog_off_leash', 'pet.dog_no_tag']
+        """
+        if self.categories is not None:
+            return list(self.categories)
+        return [self.category] if self.category is not None else []
+
+    @property
     def effect_kind(self) -> str:
-        """``points``, ``per_unit``, ``escalation`` or ``grade_cap``."""
+        """``points``, ``per_unit``, ``escalation``, ``grade_cap`` or ``fine`` (a fine alone)."""
         if self.points is not None:
             return "points"
         if self.points_per_unit is not None:
             return "per_unit"
         if self.escalation is not None:
             return "escalation"
+        if self.cap_grade is None and self.fine is not None:
+            return "fine"
         return "grade_cap"
 
     def describe_points(self) -> str:
@@ -122,6 +167,8 @@ class Rule(Cited):
             parts.append(f"cap {_num(self.cap.points, sign=False)}/{self.cap.per}")
         if self.cap_grade:
             parts.append(f"grade at most {self.cap_grade}")
+        if self.fine:
+            parts.append(f"fine {self.fine.describe()}")
         if self.expires_after:
             parts.append(f"expires after {self.expires_after}")
         return "; ".join(parts)

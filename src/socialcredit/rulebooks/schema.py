@@ -132,14 +132,34 @@ class VersionHeader(Cited):
     changes: Content | None = None
 
 
+def _ended(value: Any) -> Any:
+    """Accept ``ended: 2011-01-01`` as ``{on: 2011-01-01}`` (the citation check then asks for a
+    source)."""
+    return {"on": value} if isinstance(value, dt.date | str) else value
+
+
+class Ended(Cited):
+    """When a rulebook stopped applying (``status: ended``): on and after ``on`` the engine
+    applies none of its rules."""
+
+    on: dt.date
+    note: str | None = None
+
+
 class RulebookFile(Content):
-    """A rulebook as written in YAML (before ``extends`` and versions are resolved)."""
+    """A rulebook as written in YAML (before ``extends`` and versions are resolved).
+
+    ``status`` says whether the scheme is ``active``, a ``pilot`` or ``ended``; an ended one
+    gives the day it ended in ``ended`` (cited), from which the engine applies none of its rules.
+    """
 
     id: Ident
     title: str
     description: str | None = None
     jurisdiction: str
     extends: str | None = None
+    status: Literal["active", "ended", "pilot"] = "active"
+    ended: Annotated[Ended, BeforeValidator(_ended)] | None = None
     sources: dict[str, SourceDoc] = Field(default_factory=dict)
     versions: list[VersionHeader] = Field(min_length=1)
 

@@ -84,7 +84,10 @@ def _when(when: When | None) -> str:
 
 
 def _rule(rule: Rule, origin: str) -> dict[str, Any]:
-    reads = f"category {rule.category}" if rule.category else f"on list {rule.on_list}"
+    if rule.categories is not None:
+        reads = "categories " + ", ".join(rule.categories) + " (counted together)"
+    else:
+        reads = f"category {rule.category}" if rule.category else f"on list {rule.on_list}"
     if rule.via is not None:
         reads += f" of subjects related by {rule.via.relation} ({rule.via.aggregate})"
     conditions = "; ".join(
@@ -104,6 +107,17 @@ def _rule(rule: Rule, origin: str) -> dict[str, Any]:
         "on_list": rule.on_list,
         "effect": rule.describe_points(),
         "conditions": conditions,
+        "fine": (
+            None
+            if rule.fine is None
+            else {
+                "yuan": rule.fine.yuan,
+                "max_yuan": rule.fine.max_yuan,
+                "steps": rule.fine.steps,
+                "text": rule.fine.describe(),
+                "citation": cite(rule.fine) or cite(rule),
+            }
+        ),
         "citation": cite(rule),
         "from": origin,
         "rule": rule.model_dump(mode="json", exclude_none=True, by_alias=True),
@@ -161,6 +175,7 @@ def _list(lst: ListDef, origin: str) -> dict[str, Any]:
         ),
         "objection_suspends": lst.objection_suspends,
         "review_within": str(lst.review_within) if lst.review_within else None,
+        "on_overdue": lst.on_overdue,
         "min_duration": str(lst.min_duration) if lst.min_duration else None,
         "exit": [{"how": _exit(x), "label": x.label, "citation": cite(x)} for x in lst.exit],
         "delist_within": str(lst.delist_within) if lst.delist_within else None,
@@ -173,11 +188,7 @@ def _list(lst: ListDef, origin: str) -> dict[str, Any]:
 
 def _measure(m: Measure, origin: str) -> dict[str, Any]:
     voc = vocabulary()
-    on = m.on
-    if on.lists:
-        target = "list " + " or ".join(on.lists)
-    else:
-        target = "grade " + ", ".join(on.grade or []) + (f" ({on.score})" if on.score else "")
+    target = m.on.describe()
     departments = (
         [m.department]
         if m.department
@@ -252,9 +263,9 @@ def _options(v: RulebookVersion) -> dict[str, Any]:
 
 
 def _area(rule: Rule) -> str:
-    if rule.category is None:
+    if not rule.cats:
         return "lists"
-    cat = vocabulary().categories.get(rule.category)
+    cat = vocabulary().categories.get(rule.cats[0])
     return cat.area if cat is not None else "lists"
 
 
@@ -291,6 +302,16 @@ def summarise(book: Rulebook | str, on: dt.date | str | None = None) -> dict[str
             "level": book.jurisdiction.level,
         },
         "extends": list(book.chain[1:]),
+        "status": book.status,
+        "ended": (
+            None
+            if book.file.ended is None
+            else {
+                "on": book.file.ended.on.isoformat(),
+                "note": book.file.ended.note,
+                "citation": cite(book.file.ended),
+            }
+        ),
         "path": str(book.path),
         "version": {
             "id": v.id,

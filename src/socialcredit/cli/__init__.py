@@ -7,7 +7,18 @@ from __future__ import annotations
 
 import typer
 
-from socialcredit.cli import catalog, demo, engine, ledger, proof, report, rulebook, service, simulate
+from socialcredit.cli import (
+    catalog,
+    demo,
+    engine,
+    ledger,
+    objection,
+    proof,
+    report,
+    rulebook,
+    service,
+    simulate,
+)
 
 app = typer.Typer(
     name="socialcredit",
@@ -26,6 +37,7 @@ engine.register(app)
 simulate.register(app)
 report.register(app)
 proof.register(app)
+objection.register(app)
 
 
 def main() -> None:

@@ -5,11 +5,13 @@ from socialcredit.service.routers import (
     decisions,
     health,
     lists,
+    objections,
     public,
     records,
     registry,
     subjects,
     tokens,
+    tree_heads,
 )
 
 #: In matching order: the hot path (decisions) first.
@@ -23,6 +25,8 @@ ROUTERS = [
     public.router,
     tokens.router,
     audit.router,
+    tree_heads.router,
+    objections.router,
 ]
 
 __all__ = ["ROUTERS"]

@@ -1,7 +1,8 @@
 """``socialcredit simulate SCENARIO --out DIR``: run a scenario and write its outputs.
 
 A thin layer over :func:`socialcredit.simulate.runner.run_scenario`; ``--list`` lists the
-built-in scenarios. See docs/simulate.md.
+built-in scenarios; ``--backend ray [--address ADDR] [--workers N]`` runs the shards as Ray
+actors (the same files). See docs/simulate.md and docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -91,6 +92,18 @@ def simulate(
     ledger: Annotated[
         bool, typer.Option("--ledger", help="Also write ledger.db (registry and records).")
     ] = False,
+    backend: Annotated[
+        str, typer.Option(help="Where the shards run: local (this process) or ray (Ray actors).")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster address (--backend ray; default: a local Ray instance).", show_default=False
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="CPUs the shards spread over (--backend ray; default 2).")
+    ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the built-in scenarios and exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifests as JSON.")] = False,
 ) -> None:
@@ -108,13 +121,28 @@ def simulate(
     if scenario is None or out is None:
         fail("give a SCENARIO and --out DIR (or --list to see the built-in scenarios)")
         return
+    if backend not in ("local", "ray"):
+        fail(f"unknown backend {backend!r}: use local or ray")
+        return
+    if backend == "local" and (address is not None or workers is not None):
+        fail("--address and --workers go with --backend ray")
+        return
     try:
         sc = load_scenario(scenario, seed=seed, size=size, days=days)
         if replicates is not None:
             sc = sc.model_copy(update={"replicates": replicates, "seeds": None})
         bar, update = progress_bar()
         with bar:
-            results = run_scenario(sc, out, shards=shards, ledger=ledger, progress=update)
+            results = run_scenario(
+                sc,
+                out,
+                shards=shards,
+                ledger=ledger,
+                progress=update,
+                backend=backend,
+                address=address,
+                workers=workers,
+            )
     except SocialCreditError as exc:
         fail(str(exc).splitlines()[0])
         return

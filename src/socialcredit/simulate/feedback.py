@@ -42,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -375,41 +376,42 @@ class Arrears:
 
     def draw(self, shards: list[Any], located: Located, jobless: NDArray[np.int64], day: int) -> list[dict]:
         """The day's extra records, one dict per shard (``member`` positions are the shard's)."""
-        out = []
+        return [self.draw_shard(b, located, s, jobless, day) for s, b in enumerate(shards)]
+
+    def draw_shard(
+        self, shard: Any, located: Located, s: int, jobless: NDArray[np.int64], day: int
+    ) -> dict[str, NDArray]:
+        """The day's extra records of one shard (``located.find(s, ...)`` finds its members):
+        what a shard worker computes; ``{}`` when there are none."""
         if not len(jobless) or self.factor <= 1:
-            return [{} for _ in shards]
+            return {}
         key = rng.key(self.seed, self.STREAM, day)
-        for s, b in enumerate(shards):
-            pos = located.find(s, jobless)
-            pos = pos[pos >= 0]
-            mem, cat = [], []
-            g = b.group
-            for c in self.categories.tolist():
-                col = int(b.col_position[c])
-                if col < 0 or not len(pos):
-                    continue
-                rate = g.flat[g.row[pos] + col] / ONE
-                p = -np.expm1(-(self.factor - 1.0) * rate)
-                ctr = (g.codes[pos].astype(np.uint64) * np.uint64(256) + np.uint64(c)) << np.uint64(3)
-                hit = pos[rng.uniform(key, ctr) < p]
-                mem.append(hit)
-                cat.append(np.full(len(hit), c))
-            if not mem or not sum(len(m) for m in mem):
-                out.append({})
+        pos = located.find(s, jobless)
+        pos = pos[pos >= 0]
+        mem, cat = [], []
+        g = shard.group
+        for c in self.categories.tolist():
+            col = int(shard.col_position[c])
+            if col < 0 or not len(pos):
                 continue
-            out.append(
-                extra_records(
-                    b,
-                    np.concatenate(mem),
-                    np.concatenate(cat),
-                    day,
-                    self.STREAM,
-                    self.K0,
-                    seed=self.seed,
-                    detect=True,
-                )
-            )
-        return out
+            rate = g.flat[g.row[pos] + col] / ONE
+            p = -np.expm1(-(self.factor - 1.0) * rate)
+            ctr = (g.codes[pos].astype(np.uint64) * np.uint64(256) + np.uint64(c)) << np.uint64(3)
+            hit = pos[rng.uniform(key, ctr) < p]
+            mem.append(hit)
+            cat.append(np.full(len(hit), c))
+        if not mem or not sum(len(m) for m in mem):
+            return {}
+        return extra_records(
+            shard,
+            np.concatenate(mem),
+            np.concatenate(cat),
+            day,
+            self.STREAM,
+            self.K0,
+            seed=self.seed,
+            detect=True,
+        )
 
 
 class Informants:
@@ -450,85 +452,111 @@ class Informants:
         self.reporters, self.blocks = reporters[order], blocks[order]
         self.stats = dict.fromkeys(("reports", "malicious", "caught", "upheld", "false_upheld"), 0)
 
-    def draw(self, shards: list[Any], located: Located, day: int) -> list[dict]:
-        """The day's records (reports upheld, rewards, penalties), one dict per shard."""
+    def for_shards(self) -> Informants:
+        """A copy without the reporters (what a shard worker needs to review its reports)."""
+        out = copy.copy(self)
+        out.reporters = out.blocks = np.zeros(0, np.int64)
+        return out
+
+    def filed(self, day: int) -> dict[str, NDArray]:
+        """The reports filed on ``day`` (resets the day's ``stats``): reporter ``who`` and their
+        ``block``, the category's index ``which``, whether ``bad`` (malicious), the uniform ``u``
+        that picks the subject, whether ``caught`` in review. Each goes to the shard of its
+        block (:meth:`draw_shard`)."""
         self.stats = dict.fromkeys(self.stats, 0)
         key = rng.key(self.seed, self.STREAM, day)
         filed = rng.uniform(key, self.reporters, 0) < self.p
         who, blk = self.reporters[filed], self.blocks[filed]
-        if not len(who):
-            return [{} for _ in shards]
         which = np.minimum(
             (rng.uniform(key, who, 1) * len(self.categories)).astype(np.int64), len(self.categories) - 1
         )
         bad = rng.uniform(key, who, 2) < self.malicious
         u = rng.uniform(key, who, 3)
         caught = bad & (rng.uniform(key, who, 4) < self.caught)
+        return {"who": who, "block": blk, "which": which, "bad": bad, "u": u, "caught": caught}
+
+    def draw(self, shards: list[Any], located: Located, day: int) -> list[dict]:
+        """The day's records (reports upheld, rewards, penalties), one dict per shard."""
+        reports = self.filed(day)
+        if not len(reports["who"]):
+            return [{} for _ in shards]
         out = []
         for s, b in enumerate(shards):
             lo_b, hi_b = b.blocks_range
-            mine = np.flatnonzero((blk >= lo_b) & (blk < hi_b))
-            g = b.group
-            tgt, tcat, trep, own, ocat = [], [], [], [], []
-            me = located.find(s, who[mine])
-            for j, i in enumerate(mine.tolist()):
-                c = self.categories[int(which[i])]
-                cell = int(blk[i]) * 8 + self.kinds[int(which[i])]
-                ci = int(np.searchsorted(g.cells, cell))
-                if ci >= len(g.cells) or g.cells[ci] != cell:
-                    continue
-                lo, hi = int(g.starts[ci]), int(g.starts[ci + 1])
-                if bad[i]:
-                    m = lo + min(int(u[i] * (hi - lo)), hi - lo - 1)
-                else:
-                    col = int(b.col_position[c])
-                    if col < 0:
-                        continue
-                    cum = np.cumsum(g.flat[g.row[lo:hi] + col])
-                    if not len(cum) or cum[-1] <= 0:
-                        continue
-                    m = lo + int(np.searchsorted(cum, np.floor(u[i] * cum[-1]), side="right"))
-                if g.codes[m] == who[i] or me[j] < 0:
-                    continue
-                self.stats["reports"] += 1
-                self.stats["malicious"] += int(bad[i])
-                if caught[i]:
-                    self.stats["caught"] += 1
-                    own.append(int(me[j]))
-                    ocat.append(self.penalty)
-                    continue
-                self.stats["upheld"] += 1
-                self.stats["false_upheld"] += int(bad[i])
-                tgt.append(m)
-                tcat.append(c)
-                trep.append(int(who[i]))
-                own.append(int(me[j]))
-                ocat.append(self.reward)
-            if not tgt and not own:
-                out.append({})
-                continue
-            reports = extra_records(
-                b,
-                np.asarray(tgt, np.int64),
-                np.asarray(tcat, np.int64),
-                day,
-                self.STREAM,
-                self.K0,
-                seed=self.seed,
-                source=np.full(len(tgt), self.report_source),
-                reporter=np.asarray(trep, np.int64),
-            )
-            rewards = extra_records(
-                b,
-                np.asarray(own, np.int64),
-                np.asarray(ocat, np.int64),
-                day,
-                self.STREAM + "-review",
-                self.K0,
-                seed=self.seed,
-            )
-            out.append({c: np.concatenate([reports[c], rewards[c]]) for c in reports})
+            mine = (reports["block"] >= lo_b) & (reports["block"] < hi_b)
+            recs, stats = self.draw_shard(b, located, s, {c: v[mine] for c, v in reports.items()}, day)
+            for name, n in stats.items():
+                self.stats[name] += n
+            out.append(recs)
         return out
+
+    def draw_shard(
+        self, b: Any, located: Located, s: int, reports: Mapping[str, NDArray], day: int
+    ) -> tuple[dict[str, NDArray], dict[str, int]]:
+        """The records of one shard's filed ``reports`` (those of its blocks, in filing order)
+        and the counts of the review: what a shard worker computes."""
+        stats = dict.fromkeys(self.stats, 0)
+        who, blk, which = reports["who"], reports["block"], reports["which"]
+        bad, u, caught = reports["bad"], reports["u"], reports["caught"]
+        g = b.group
+        tgt, tcat, trep, own, ocat = [], [], [], [], []
+        me = located.find(s, who)
+        for i in range(len(who)):
+            c = self.categories[int(which[i])]
+            cell = int(blk[i]) * 8 + self.kinds[int(which[i])]
+            ci = int(np.searchsorted(g.cells, cell))
+            if ci >= len(g.cells) or g.cells[ci] != cell:
+                continue
+            lo, hi = int(g.starts[ci]), int(g.starts[ci + 1])
+            if bad[i]:
+                m = lo + min(int(u[i] * (hi - lo)), hi - lo - 1)
+            else:
+                col = int(b.col_position[c])
+                if col < 0:
+                    continue
+                cum = np.cumsum(g.flat[g.row[lo:hi] + col])
+                if not len(cum) or cum[-1] <= 0:
+                    continue
+                m = lo + int(np.searchsorted(cum, np.floor(u[i] * cum[-1]), side="right"))
+            if g.codes[m] == who[i] or me[i] < 0:
+                continue
+            stats["reports"] += 1
+            stats["malicious"] += int(bad[i])
+            if caught[i]:
+                stats["caught"] += 1
+                own.append(int(me[i]))
+                ocat.append(self.penalty)
+                continue
+            stats["upheld"] += 1
+            stats["false_upheld"] += int(bad[i])
+            tgt.append(m)
+            tcat.append(c)
+            trep.append(int(who[i]))
+            own.append(int(me[i]))
+            ocat.append(self.reward)
+        if not tgt and not own:
+            return {}, stats
+        reports_ = extra_records(
+            b,
+            np.asarray(tgt, np.int64),
+            np.asarray(tcat, np.int64),
+            day,
+            self.STREAM,
+            self.K0,
+            seed=self.seed,
+            source=np.full(len(tgt), self.report_source),
+            reporter=np.asarray(trep, np.int64),
+        )
+        rewards = extra_records(
+            b,
+            np.asarray(own, np.int64),
+            np.asarray(ocat, np.int64),
+            day,
+            self.STREAM + "-review",
+            self.K0,
+            seed=self.seed,
+        )
+        return {c: np.concatenate([reports_[c], rewards[c]]) for c in reports_}, stats
 
 
 def learned(

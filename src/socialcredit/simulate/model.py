@@ -1,13 +1,17 @@
 """The time loop: a population living under rulebooks, day by day (Mesa's model habits).
 
-:class:`SocialCreditModel` owns the population, one behaviour model per shard, one engine per
-regime (a set of rulebooks evaluated side by side), the records so far and the data collector.
+:class:`SocialCreditModel` is the coordinator: it owns the population, the registry, one
+engine per regime (a set of rulebooks evaluated side by side), the records so far and the data
+collector; each shard's behaviour model lives in a shard worker
+(:class:`~socialcredit.simulate.workers.ShardWorker`), run in this process or as a Ray actor
+(:mod:`socialcredit.simulate.backends`), which the day loop calls with compact arrays.
 Each :meth:`~SocialCreditModel.step` is one day:
 
 1. interventions of the day (rulebooks added or removed, rates rescaled, coverage changed);
-2. every shard draws the day's events and attempts (:meth:`BehaviourModel.draw`); with the
+2. every shard draws the day's events and attempts (``ShardWorker.draw``); with the
    deterrence loop on, events of deterred persons are thinned; each shard applies the effects
-   of its recorded events (enforcement cases opened or closed);
+   of its recorded events (enforcement cases opened or closed) and makes the loops' records of
+   its subjects (``ShardWorker.settle``);
 3. the records — with the loops on, plus the records the loops make: partner defaults, the
    jobless' extra arrears and defaults (spiral), citizens' upheld reports with their rewards and
    penalties (informants), bought donations (gaming) — are merged in canonical order and
@@ -49,8 +53,6 @@ from socialcredit.simulate.feedback import (
     Deterrence,
     Gaming,
     Informants,
-    Located,
-    extra_records,
     learned,
     listed,
     listed_share,
@@ -59,7 +61,7 @@ from socialcredit.simulate.reporters import REPORTERS, standing
 from socialcredit.simulate.scenario import Scenario, ScenarioError
 from socialcredit.simulate.store import RecordStore, canonical_order, day_number
 from socialcredit.society import rng
-from socialcredit.society.behaviour import KINDS, BehaviourModel, coverage_table, draw_values, event_ids
+from socialcredit.society.behaviour import KINDS, BehaviourModel, coverage_table, event_ids
 from socialcredit.society.parameters import load_parameters, with_overrides
 from socialcredit.society.population import PopulationSpec, generate_population, shard_blocks
 from socialcredit.society.rates import load_behaviour
@@ -99,15 +101,29 @@ class SocialCreditModel:
 
     Args:
         scenario: the validated scenario (its ``seed`` is the run's seed).
-        shards: how many shards to split the population into (default: the scenario's); the
-            results do not depend on it.
+        shards: how many shards to split the population into (default: the scenario's; under
+            Ray at least ``workers``); the results do not depend on it.
+        backend: where the shard workers run: ``local`` (in this process) or ``ray`` (Ray
+            actors; see :mod:`socialcredit.simulate.backends`); the results do not depend on it.
+        address: the Ray cluster's address (``ray`` only; default: a local Ray instance).
+        workers: CPUs the shards spread over (``ray`` only; default 2).
     """
 
-    def __init__(self, scenario: Scenario, *, shards: int | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        shards: int | None = None,
+        backend: str = "local",
+        address: str | None = None,
+        workers: int | None = None,
+    ) -> None:
         self.timings: dict[str, float] = {}
         t0 = time.perf_counter()
         self.scenario, self.seed = scenario, scenario.seed
-        self.n_shards = shards or scenario.shards
+        self.n_shards = shards or (
+            max(scenario.shards, workers or 2) if backend == "ray" else scenario.shards
+        )
         self.spec = population_spec(scenario)
         self.population = generate_population(self.spec, shards=self.n_shards)
         self.registry = self.population.registry()
@@ -119,24 +135,27 @@ class SocialCreditModel:
         self.region_codes = [int(c) for c, _ in self.spec.regions]
         self._coverage_overrides = dict(scenario.behaviour.coverage)
         self._scale = dict(scenario.behaviour.scale)
-        cov = coverage_table(self.behaviour, self.region_codes, self._coverage_overrides)
-        self.shards = [
-            BehaviourModel(
-                self.population,
-                self.behaviour,
-                seed=self.seed,
-                coverage=cov,
-                blocks=blocks,
-                scale=self._scale,
-                with_governments=i == 0,
-            )
-            for i, blocks in enumerate(shard_blocks(self.spec.n_blocks, self.n_shards))
-        ]
-        self.actions = self.shards[0].actions
+        self._coverage = coverage_table(self.behaviour, self.region_codes, self._coverage_overrides)
+        # the vocabulary and rate columns, without subjects (the shards' are the workers')
+        self.meta = BehaviourModel(
+            self.population,
+            self.behaviour,
+            seed=self.seed,
+            coverage=self._coverage,
+            blocks=(0, 0),
+            scale=self._scale,
+            with_governments=False,
+        )
+        self.blocks = shard_blocks(self.spec.n_blocks, self.n_shards)
+        self.actions = self.meta.actions
         self.retry = np.array([self.behaviour.spec(a).retry for a in self.actions])
         self.regimes = {name: list(books) for name, books in scenario.regimes.items()}
         self.engines = {name: Engine(books) for name, books in self.regimes.items()}
         self.store = RecordStore()
+        self._feedback()
+        self.backend = self._backend(backend, address, workers)
+        self.workers = getattr(self.backend, "workers", [])
+        self._open_cases: list[dict[str, int]] = [{} for _ in self.blocks]
         self.history()
         self.timings["setup"] = time.perf_counter() - t0
         for phase in ("behaviour", "engine", "decisions", "reporters"):
@@ -155,7 +174,44 @@ class SocialCreditModel:
         self.datacollector = DataCollector({n: REPORTERS[n] for n in names})
         self.trajectory_codes = self._trajectory_sample(scenario.outputs.trajectories)
         self.trajectories: list[dict[str, Any]] = []
-        self._feedback()
+
+    def _backend(self, name: str, address: str | None, workers: int | None) -> Any:
+        from socialcredit.simulate.backends import make_backend
+        from socialcredit.simulate.workers import ShardWorker
+
+        informants = self.informants.for_shards() if self.informants is not None else None
+        spiral = self.scenario.feedback.spiral.enabled
+        kwargs = [
+            {
+                "population": self.population,
+                "behaviour": self.behaviour,
+                "seed": self.seed,
+                "index": i,
+                "blocks": blocks,
+                "coverage": self._coverage,
+                "scale": self._scale,
+                "arrears": self.arrears,
+                "informants": informants,
+                "default_category": self._default_cat if spiral else None,
+            }
+            for i, blocks in enumerate(self.blocks)
+        ]
+        return make_backend(name, kwargs, factory=ShardWorker, address=address, workers=workers)
+
+    @property
+    def shards(self) -> list[Any]:
+        """The shards' behaviour models (local backend); under Ray, the actors (one per shard)."""
+        if self.workers:
+            return [w.model for w in self.workers]
+        return list(getattr(self.backend, "actors", []))
+
+    def open_cases(self, kind: str = "person") -> int:
+        """Open enforcement cases of ``kind`` over all shards, as of the last day settled."""
+        return sum(c.get(kind, 0) for c in self._open_cases)
+
+    def close(self) -> None:
+        """Let the workers go (Ray actors); the results stay."""
+        self.backend.close()
 
     # -- properties ----------------------------------------------------------------------------
     @property
@@ -171,47 +227,22 @@ class SocialCreditModel:
     def history(self) -> None:
         """Records dated before the start (the scenario's ``history``), in ledger order."""
         parts = []
-        for e, h in enumerate(self.scenario.history):
-            if h.category not in self.shards[0].categories:
+        hist = self.scenario.history
+        for h in hist:
+            if h.category not in self.meta.categories:
                 raise ScenarioError(f"history: unknown category {h.category!r}")
-            weights = [b.weights(h.kind, h.category) for b in self.shards]
-            total = sum(int(w.sum()) for w in weights)
-            count = sum(int((w > 0).sum()) for w in weights)
+        if not hist:
+            return
+        weights = self.backend.call_all("history_weights", [(h.kind, h.category) for h in hist])
+        for e, h in enumerate(hist):
+            total = sum(w[e][0] for w in weights)
+            count = sum(w[e][1] for w in weights)
             if not total:
                 continue
             lo, hi = day_number(h.window[0]), day_number(h.window[1])
-            cat = self.shards[0].categories.index(h.category)
-            for s, (b, w) in enumerate(zip(self.shards, weights, strict=True)):
-                g = b.members(h.kind)
-                key = rng.key(self.seed, "history", e)
-                p = h.share * w.astype(float) * count / total
-                chosen = np.flatnonzero(rng.uniform(key, g.keys, 0) < p)
-                if not len(chosen):
-                    continue
-                keys = g.keys[chosen]
-                day = lo + np.floor(rng.uniform(key, keys, 1) * (hi - lo + 1)).astype(np.int64)
-                srcs = b.cat_sources[cat]
-                recs = {
-                    "subject": g.codes[chosen],
-                    "category": np.full(len(chosen), cat, np.int16),
-                    "source": srcs[
-                        np.minimum((rng.uniform(key, keys, 2) * len(srcs)).astype(int), len(srcs) - 1)
-                    ].astype(np.int16),
-                    "second": (7 * 3600 + rng.uniform(key, keys, 3) * 15 * 3600).astype(np.int32),
-                    "value": draw_values(
-                        b.values,
-                        np.full(len(chosen), cat),
-                        key,
-                        keys.astype(np.uint64) * np.uint64(8) + np.uint64(4),
-                    ),
-                    "kind": np.full(len(chosen), KINDS.index(h.kind), np.int8),
-                    "block": keys,
-                    "k": np.full(len(chosen), e, np.int64),
-                    "member": g.position[chosen],
-                    "day": day,
-                    "shard": np.full(len(chosen), s),
-                }
-                parts.append(recs)
+            cat = self.meta.categories.index(h.category)
+            args = (e, h.kind, cat, h.share, (lo, hi), total, count)
+            parts += [recs for recs in self.backend.call_all("history_draw", *args) if recs is not None]
         if not parts:
             return
         recs = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
@@ -220,9 +251,10 @@ class SocialCreditModel:
         )
         recs = {c: v[order] for c, v in recs.items()}
         self.store.append(recs, recs["day"], history=True)
-        for s, b in enumerate(self.shards):
-            mine = recs["shard"] == s
-            b.apply({c: v[mine] for c, v in recs.items()})
+        self.backend.call(
+            "apply", [({c: v[recs["shard"] == s] for c, v in recs.items()},) for s in range(self.backend.n)]
+        )
+        self._open_cases = self.backend.call_all("open_cases_all")
 
     # -- the day ---------------------------------------------------------------------------------
     def step(self) -> None:
@@ -230,17 +262,16 @@ class SocialCreditModel:
         sc, day = self.scenario, self.day
         self._interventions()
         t0 = time.perf_counter()
-        draws = [b.draw(day) for b in self.shards]
-        deterred = np.zeros(len(self.shards[0].categories), np.int64)
+        draws = self.backend.call_all("draw", day)
+        deterred = np.zeros(len(self.meta.categories), np.int64)
+        keeps: list[np.ndarray | None] = [None] * len(draws)
         if self.deterrence is not None:
-            for d in draws:
-                keep = self.deterrence.thin(d.records, day)
+            for s, d in enumerate(draws):
+                keep = keeps[s] = self.deterrence.thin(d.records, day)
                 deterred += np.bincount(d.records["category"][~keep], minlength=len(deterred))
                 d.records = {c: v[keep] for c, v in d.records.items()}
-        for b, d in zip(self.shards, draws, strict=True):
-            b.apply(d.records)
         self.today = {"arrears": 0, "partner_defaults": 0, "informants": {}, "reach": {}}
-        parts = [d.records for d in draws] + self._extra(day)
+        parts = [d.records for d in draws] + self._extra(day, keeps)
         bought = 0
         if self.gaming is not None:
             parts.append(self.gaming.draw(day, self.date.year))
@@ -342,7 +373,7 @@ class SocialCreditModel:
         self.gaming: Gaming | None = None
         self.avoidance: Avoidance | None = None
         self._refused: np.ndarray | None = None
-        cats = self.shards[0].categories
+        cats = self.meta.categories
         p = self.population.persons
         self._person_codes = np.sort(self.population.codes("person", p["index"]).astype(np.int64))
         self._listed = np.zeros(0, np.int64)
@@ -361,8 +392,8 @@ class SocialCreditModel:
         self._partner_pending = np.zeros(0, np.int64)  # partners defaulting the next day
         self.arrears: Arrears | None = None
         self.informants: Informants | None = None
-        self._located = Located(self.shards) if fb.spiral.enabled or fb.informants.enabled else None
         self._rail = np.zeros(0, bool)
+        self._default_cat = -1
         if fb.spiral.enabled:
             self._setup_spiral()
         if fb.informants.enabled:
@@ -382,7 +413,7 @@ class SocialCreditModel:
                 raise ScenarioError(f"feedback.{loop}: unknown relations {', '.join(unknown)}")
         if fb.deterrence.enabled:
             names = fb.deterrence.categories or [
-                c for c, _, breaking in self.shards[0].columns[: len(cats)] if breaking
+                c for c, _, breaking in self.meta.columns[: len(cats)] if breaking
             ]
             unknown = sorted(set(names) - set(cats))
             if unknown:
@@ -416,12 +447,12 @@ class SocialCreditModel:
             g = fb.gaming
             if g.category not in cats:
                 raise ScenarioError(f"feedback.gaming: unknown category {g.category!r}")
-            if g.category in self.shards[0].effects:
+            if g.category in self.meta.effects:
                 raise ScenarioError(f"feedback.gaming: {g.category} opens or closes cases; buy another")
             self.gaming = Gaming(
                 seed=self.seed,
                 category=cats.index(g.category),
-                sources=self.shards[0].cat_sources[cats.index(g.category)],
+                sources=self.meta.cat_sources[cats.index(g.category)],
                 below=g.below,
                 rate=g.rate,
                 amount=g.amount,
@@ -561,7 +592,7 @@ class SocialCreditModel:
         self._partner_pending = np.union1d(self._partner_pending, other)
 
     def _setup_spiral(self) -> None:
-        fb, cats = self.scenario.feedback.spiral, self.shards[0].categories
+        fb, cats = self.scenario.feedback.spiral, self.meta.categories
         unknown = sorted(set(fb.arrears_categories) - set(cats))
         if unknown:
             raise ScenarioError(f"feedback.spiral: unknown categories {', '.join(unknown)}")
@@ -581,7 +612,7 @@ class SocialCreditModel:
     def _setup_informants(self) -> None:
         from socialcredit.vocabulary import vocabulary
 
-        fb, voc, cats = self.scenario.feedback.informants, vocabulary(), self.shards[0].categories
+        fb, voc, cats = self.scenario.feedback.informants, vocabulary(), self.meta.categories
         for c in [*fb.categories, fb.reward, fb.penalty]:
             if c not in cats:
                 raise ScenarioError(f"feedback.informants: unknown category {c!r}")
@@ -613,45 +644,33 @@ class SocialCreditModel:
         )
         self.store.reporters = True
 
-    def _extra(self, day: int) -> list[dict[str, np.ndarray]]:
-        """The day's records made by the loops rather than drawn (partner defaults, the jobless'
-        extra arrears, citizens' reports and their review), with their effects applied."""
-        per: list[list[dict[str, np.ndarray]]] = [[] for _ in self.shards]
-        if len(self._partner_pending):
-            assert self._located is not None
-            for s, b in enumerate(self.shards):
-                pos = self._located.find(s, self._partner_pending)
-                pos = pos[pos >= 0]
-                if len(pos):
-                    recs = extra_records(
-                        b,
-                        pos,
-                        np.full(len(pos), self._default_cat),
-                        day,
-                        "spiral-partner",
-                        Arrears.K0 + (1 << 17),
-                        seed=self.seed,
-                    )
-                    per[s].append(recs)
-                    self.today["partner_defaults"] += len(pos)
-            self._partner_pending = np.zeros(0, np.int64)
-        if self.arrears is not None and len(self.jobless):
-            assert self._located is not None
-            for s, recs in enumerate(self.arrears.draw(self.shards, self._located, self.jobless, day)):
-                if recs:
-                    per[s].append(recs)
-                    self.today["arrears"] += len(recs["subject"])
+    def _extra(self, day: int, keeps: list[np.ndarray | None]) -> list[dict[str, np.ndarray]]:
+        """Settle the day in every shard: apply the kept draws, then the records made by the
+        loops rather than drawn (partner defaults, the jobless' extra arrears, citizens' reports
+        and their review), with their effects; returns the loops' records in shard order."""
+        partners, self._partner_pending = self._partner_pending, np.zeros(0, np.int64)
+        jobless = self.jobless if self.arrears is not None else np.zeros(0, np.int64)
+        reports: list[dict[str, np.ndarray] | None] = [None] * len(keeps)
         if self.informants is not None:
-            assert self._located is not None
-            for s, recs in enumerate(self.informants.draw(self.shards, self._located, day)):
-                if recs:
-                    per[s].append(recs)
-            self.today["informants"] = dict(self.informants.stats)
+            filed = self.informants.filed(day)
+            if len(filed["who"]):
+                for s, (lo, hi) in enumerate(self.blocks):
+                    mine = (filed["block"] >= lo) & (filed["block"] < hi)
+                    reports[s] = {c: v[mine] for c, v in filed.items()}
+        settled = self.backend.call(
+            "settle", [(day, keeps[s], partners, jobless, reports[s]) for s in range(len(keeps))]
+        )
         out = []
-        for b, parts in zip(self.shards, per, strict=True):
-            for recs in parts:
-                b.apply(recs)
-                out.append(recs)
+        for res in settled:
+            out += res["records"]
+            self.today["partner_defaults"] += res["partner_defaults"]
+            self.today["arrears"] += res["arrears"]
+            if self.informants is not None:
+                for name, n in res["informants"].items():
+                    self.informants.stats[name] += n
+        if self.informants is not None:
+            self.today["informants"] = dict(self.informants.stats)
+        self._open_cases = [res["open_cases"] for res in settled]
         return out
 
     def _end_relations(self, idx: np.ndarray, day: int) -> None:
@@ -692,8 +711,7 @@ class SocialCreditModel:
         if self.chilling is not None:
             for c, m in self._chill_scale.items():
                 scale[c] = scale.get(c, 1.0) * m
-        for b in self.shards:
-            b.set_scale(scale)
+        self.backend.call_all("set_scale", scale)
 
     # -- interventions -----------------------------------------------------------------------------
     def _interventions(self) -> None:
@@ -717,9 +735,8 @@ class SocialCreditModel:
             if iv.coverage:
                 for where, chans in iv.coverage.items():
                     self._coverage_overrides.setdefault(where, {}).update(chans)
-                cov = coverage_table(self.behaviour, self.region_codes, self._coverage_overrides)
-                for b in self.shards:
-                    b.set_coverage(cov)
+                self._coverage = coverage_table(self.behaviour, self.region_codes, self._coverage_overrides)
+                self.backend.call_all("set_coverage", self._coverage)
 
     # -- trajectories ----------------------------------------------------------------------------
     def _trajectory_sample(self, n: int) -> np.ndarray | None:

@@ -101,7 +101,7 @@ def test_a_parquet_file_with_every_reject_reason_but_malformed(ledger: Ledger, t
 def test_the_cli_json_output_and_exit_code(ledger: Ledger, tiny, tmp_path: Path) -> None:
     lines = mixed(tiny)
     path = write_jsonl(tmp_path / "mixed.jsonl", [x for x, _ in lines])
-    db = ledger.url.removeprefix("sqlite:///")
+    db = str(ledger.location)
     result = runner.invoke(app, ["ingest", "--db", db, str(path), "--json", "--now", NOW])
     assert result.exit_code == 1
     out = json.loads(result.stdout)
@@ -120,7 +120,7 @@ def test_the_cli_json_output_and_exit_code(ledger: Ledger, tiny, tmp_path: Path)
 
 def test_the_cli_text_output_groups_rejects_by_reason(ledger: Ledger, tiny, tmp_path) -> None:
     path = write_jsonl(tmp_path / "mixed.jsonl", [x for x, _ in mixed(tiny)])
-    db = ledger.url.removeprefix("sqlite:///")
+    db = str(ledger.location)
     result = runner.invoke(app, ["ingest", "--db", db, str(path), "--now", NOW])
     assert result.exit_code == 1
     assert "2 accepted, 1 duplicates, 10 rejected" in result.stdout
@@ -340,7 +340,7 @@ def test_missing_and_unreadable_files_exit_2_but_other_files_are_stored(ledger, 
     empty_parquet.write_bytes(b"")
     folder = tmp_path / "folder.jsonl"
     folder.mkdir()
-    db = ledger.url.removeprefix("sqlite:///")
+    db = str(ledger.location)
     args = [str(tmp_path / "missing.jsonl"), str(corrupt), str(good), str(empty_parquet), str(folder)]
     result = runner.invoke(app, ["ingest", "--db", db, *args, "--json"])
     assert result.exit_code == 2
@@ -366,7 +366,7 @@ def test_a_file_without_a_known_extension_is_sniffed(ledger, tiny, tmp_path) -> 
 
 def test_usage_errors_exit_2(ledger, tiny, tmp_path) -> None:
     path = write_jsonl(tmp_path / "r.jsonl", tiny.records(1))
-    db = ledger.url.removeprefix("sqlite:///")
+    db = str(ledger.location)
     assert runner.invoke(app, ["ingest", "--db", db, str(path), "--now", "soon"]).exit_code == 2
     assert runner.invoke(app, ["ingest", str(path)]).exit_code == 2  # no --db
     assert runner.invoke(app, ["ingest", "--db", db]).exit_code == 2  # no file
@@ -455,3 +455,18 @@ def test_prefetch_keeps_order_raises_in_order_and_stops_early() -> None:
         if item == 5:
             break
     assert len(produced) <= 5 + 1 + 2 + 1  # stopped soon after the consumer did
+
+
+@pytest.mark.parametrize("lines", [["null"], [" null"], ["{}", "null"], ["RECORD", "null", "[1]"]])
+def test_lines_that_are_not_objects_are_malformed_and_never_crash(ledger, tiny, tmp_path, lines) -> None:
+    """pyarrow's JSON reader crashed the process on a file holding only ``null`` (found by the
+    fuzzer): such lines are rejected one by one, and the valid rest is stored."""
+    path = tmp_path / "not-objects.jsonl"
+    path.write_text("\n".join(json.dumps(tiny.record(0)) if x == "RECORD" else x for x in lines) + "\n")
+    report = ingest_files(ledger, [path], now=NOW)
+    assert report.accepted == lines.count("RECORD")
+    reasons = {r.line: r.reason for r in report.rejects}
+    assert [reasons[i] for i, x in enumerate(lines, 1) if x.strip() in ("null", "[1]")] == [
+        "malformed" for x in lines if x.strip() in ("null", "[1]")
+    ]
+    assert report.accepted + report.rejected == len(lines)

@@ -45,7 +45,7 @@ _FIELDS = frozenset(RECORD_FIELDS)
 _TEXT = tuple(f for f in RECORD_FIELDS if f != "value")
 _OPTIONAL_TEXT = tuple(f for f in OPTIONAL_FIELDS if f != "value")
 _FIELD_LIST = ", ".join(RECORD_FIELDS)
-_SURROGATE = re.compile(r"\\u[dD][89abAB]")
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # high (d800-dbff) and low (dc00-dfff) halves
 _NUMBER = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 _SEP = "\x1f"
 
@@ -138,6 +138,11 @@ class _Sieve:
 
     def reject(self, i: int, rid: str | None, reason: str, message: str) -> None:
         b = self.batch
+        if rid is not None and not rid.isascii():
+            try:
+                rid.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate (a JSON escape) cannot be stored as text
+                rid = rid.encode("utf-8", "backslashreplace").decode("utf-8")
         self.rejects.append(Reject(b.file, b.lines[i], rid, reason, message, b.raw(i)))
 
     def drop(
@@ -241,7 +246,16 @@ def _occurred_text(col: pa.ChunkedArray) -> pa.Array | None:
     if pa.types.is_date(typ):
         return pc.cast(col, pa.date32()).cast(pa.string()).combine_chunks()
     if pa.types.is_timestamp(typ):
-        return pa.array([None if v is None else v.isoformat() for v in col.to_pylist()], pa.string())
+        try:
+            return pa.array([None if v is None else v.isoformat() for v in col.to_pylist()], pa.string())
+        except (OverflowError, ValueError):  # beyond Python's years 1 to 9999 (in the column's zone)
+            out: list[str | None] = []
+            for scalar, raw in zip(col, col.cast(pa.int64()).to_pylist(), strict=True):
+                try:
+                    out.append(None if raw is None else scalar.as_py().isoformat())
+                except (OverflowError, ValueError):
+                    out.append(f"{raw} {typ.unit} since 1970 (out of range)")
+            return pa.array(out, pa.string())
     return None
 
 

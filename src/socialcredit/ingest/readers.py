@@ -67,7 +67,18 @@ class Batch:
         if self.raw_lines is not None:
             return self.raw_lines[i].decode("utf-8", "backslashreplace")
         assert self.table is not None
-        return row_raw(self.table.slice(i, 1).to_pylist()[0])
+        row = self.table.slice(i, 1)
+        try:
+            return row_raw(row.to_pylist()[0])
+        except (OverflowError, ValueError):  # a value Python cannot hold (a timestamp past 9999)
+            return row_raw({name: _cell(row[name][0]) for name in row.column_names})
+
+
+def _cell(scalar: pa.Scalar) -> Any:
+    try:
+        return scalar.as_py()
+    except (OverflowError, ValueError):
+        return f"{getattr(scalar, 'value', '?')} ({scalar.type}, out of range)"
 
 
 def row_raw(row: dict[str, Any]) -> str:
@@ -154,8 +165,13 @@ def _jsonl(path: Path, batch_size: int, schema: pa.Schema | None) -> Iterator[Ba
 
 def _parse_jsonl_fast(lines: list[bytes], schema: pa.Schema) -> pa.Table | None:
     """All lines at once with pyarrow's JSON reader, or ``None`` when any line needs a closer
-    look (not valid JSON, an unknown field, a wrong type, two objects on one line, -0):
-    then every line goes through Python's json module, which gives each its own reason."""
+    look (not valid JSON, an unknown field, a wrong type, two objects on one line, -0, a line
+    that is not an object): then every line goes through Python's json module, which gives each
+    its own reason."""
+    # pyarrow's reader (26.0) crashes the process on a file holding only ``null`` and reads a
+    # ``null`` line as a row of nulls: only lines that open an object go to it.
+    if not all(line.lstrip().startswith(b"{") for line in lines):
+        return None
     try:
         table = pajson.read_json(
             io.BytesIO(b"\n".join(lines)),
@@ -199,6 +215,10 @@ def _parse_jsonl(
             obj = loads(text)
         except ValueError as exc:
             msg = f"not valid JSON ({exc}): each line must be one JSON object"
+            batch.rejects.append(Reject(name, lineno, None, "malformed", msg, text))
+            continue
+        except RecursionError:  # json's C decoder gives up on deep nesting this way
+            msg = "not valid JSON (nested too deeply): each line must be one flat JSON object"
             batch.rejects.append(Reject(name, lineno, None, "malformed", msg, text))
             continue
         if type(obj) is not dict:

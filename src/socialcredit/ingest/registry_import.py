@@ -29,10 +29,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from socialcredit import ids
-from socialcredit.errors import IdentifierError, IngestError
+from socialcredit.errors import IdentifierError, IngestError, LedgerError
 from socialcredit.ingest.readers import BATCH_SIZE, Batch, read_batches
 from socialcredit.ingest.report import FileError, IngestReport
+from socialcredit.ingest.run import write_failed
 from socialcredit.ledger import Ledger, Reject, open_ledger
 from socialcredit.regions import is_synthetic_region
 from socialcredit.registry import (
@@ -129,6 +132,12 @@ def _shape(line: dict[str, Any], fields: tuple[str, ...], required: tuple[str, .
     for k, v in line.items():
         if k not in ("since", "until", "consent") and not isinstance(v, str):
             raise _Rejected("bad_type", f"{k} must be text, got {type(v).__name__} {v!r}")
+        if isinstance(v, str) and not v.isascii():
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                msg = f"{k} is not valid Unicode text (a lone surrogate escape)"
+                raise _Rejected("bad_type", msg) from None
 
 
 def check_registry_line(line: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +188,9 @@ def check_registry_line(line: dict[str, Any]) -> dict[str, Any]:
 
 def _raw_id(line: dict[str, Any]) -> str | None:
     rid = line.get("id", line.get("subject"))
-    return rid if isinstance(rid, str) else None
+    if not isinstance(rid, str):
+        return None
+    return rid.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate as its escape
 
 
 def _import_batch(ledger: Ledger, batch: Batch, known: set[str], report: IngestReport) -> None:
@@ -247,4 +258,6 @@ def import_registry_files(
                 _import_batch(ledger, batch, known, report)
         except IngestError as exc:
             report.errors.append(FileError(str(path), str(exc)))
+        except (OperationalError, OSError) as exc:  # the disk is full, the ledger locked or gone
+            raise LedgerError(write_failed(path, exc, report.accepted, "lines")) from None
     return report

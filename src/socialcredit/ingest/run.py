@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
+from sqlalchemy.exc import OperationalError
 
-from socialcredit.errors import IngestError
+from socialcredit.errors import IngestError, LedgerError
 from socialcredit.ingest.checks import Checks, check_batch
 from socialcredit.ingest.readers import BATCH_SIZE, Batch, detect_format, progress_total
 from socialcredit.ingest.readers import read_batches as _read_batches
@@ -201,4 +202,17 @@ def ingest_files(
                 ingest_batches(ledger, batches, checks, report, advance=advance)
         except IngestError as exc:
             report.errors.append(FileError(str(path), str(exc)))
+        except (OperationalError, OSError) as exc:  # the disk is full, the ledger locked or gone
+            raise LedgerError(write_failed(path, exc, report.accepted)) from None
     return report
+
+
+def write_failed(path: Path, exc: BaseException, stored: int, what: str = "records") -> str:
+    """One line for a ledger that could not be written (a full disk, a lock, an I/O error)."""
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return (
+        f"{path}: the ledger could not be written ({cause[0] if cause else type(exc).__name__}); "
+        f"{stored} {what} of this run were stored, in whole batches, and nothing half-written "
+        "is kept. Free space (or wait for the other writer) and run the same command again: "
+        "what is stored counts as duplicates"
+    )

@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from socialcredit import __version__
 from socialcredit.ledger import Ledger
 from socialcredit.service.errors import install_error_handlers
-from socialcredit.service.limits import BodyLimit
+from socialcredit.service.limits import BodyLimit, RateLimit
 from socialcredit.service.portal import router as portal_router
 from socialcredit.service.routers import ROUTERS
 from socialcredit.service.settings import Settings
@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(portal_router)  # the public portal's pages (docs/portal.md), not in the schema
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimit, per_second=settings.rate_limit_per_token)  # outermost: before the body
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcredit.errors import SocialCreditError
@@ -119,6 +120,11 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
         message = "no such path: see /openapi.json or docs/api.md for the endpoints"
     elif exc.status_code == 405 and message == "Method Not Allowed":
         message = "this path does not take that method: see /openapi.json for the ones it takes"
+    elif exc.status_code == 400 and message == "There was an error parsing the body":
+        why = {UnicodeDecodeError: "not UTF-8 text", RecursionError: "nested too deeply"}.get(
+            type(exc.__cause__), type(exc.__cause__).__name__
+        )
+        code, message = "malformed_json", f"the body is not valid JSON ({why}): send one JSON object in UTF-8"
     return _render(exc.status_code, code, message, exc.headers)
 
 
@@ -156,8 +162,23 @@ def _server_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _storage_error(request: Request, exc: Exception) -> JSONResponse:
+    """The ledger could not be read or written (a full disk, a lock held too long): 503, not a bug.
+    A write is one transaction, so nothing of the request was stored."""
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    why = cause[0] if cause else type(exc).__name__
+    log.error("the ledger failed on %s %s: %s", request.method, request.url.path, why)
+    return _render(
+        503,
+        "storage_unavailable",
+        f"the ledger could not be used ({why}): nothing of this request was stored; retry later",
+        {"Retry-After": "30"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through the one shape."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _storage_error)
     app.add_exception_handler(Exception, _server_error)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import time
 from importlib import metadata
@@ -36,14 +37,32 @@ import pyarrow.parquet as pq
 from socialcredit.simulate.model import SocialCreditModel
 from socialcredit.society.population import _GROUP_OF, COMMUTES, GROUPS
 
-__all__ = ["rulebook_hash", "subjects_table", "write_outputs"]
+__all__ = ["rulebook_hash", "subjects_table", "write_manifest", "write_outputs"]
 
 
 def _write(table: pa.Table, path: Path) -> str:
+    """Write ``table`` to ``path`` atomically (a ``.partial`` file, synced, then renamed: a crash
+    never leaves a half-written file under the final name); its SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     table = table.combine_chunks().replace_schema_metadata(None)
-    pq.write_table(table, path, compression="zstd", write_statistics=True, row_group_size=1 << 20)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    partial = path.with_name(path.name + ".partial")
+    pq.write_table(table, partial, compression="zstd", write_statistics=True, row_group_size=1 << 20)
+    data = partial.read_bytes()
+    _commit(partial, path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _commit(partial: Path, path: Path) -> None:
+    with partial.open("rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(partial, path)
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest.json`` atomically: it exists only for a run whose files are all written."""
+    partial = folder / "manifest.json.partial"
+    partial.write_text(json.dumps(manifest, indent=2, default=str) + "\n", "utf-8")
+    _commit(partial, folder / "manifest.json")
 
 
 def rulebook_hash(rulebook: Any) -> str:
@@ -128,6 +147,7 @@ def write_outputs(
     """Write the run's files under ``out`` (see the module docstring); returns the manifest."""
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)  # a manifest vouches only for a complete run
     sc = model.scenario
     files: dict[str, str] = {"daily.parquet": _write(model.datacollector.table(), out / "daily.parquet")}
     if sc.outputs.final_state:
@@ -163,5 +183,5 @@ def write_outputs(
             "agent_days_per_second": model.agent_days_per_second(),
         },
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", "utf-8")
+    write_manifest(out, manifest)
     return manifest

@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 
 from socialcredit.simulate.ledger_writer import LedgerWriter
 from socialcredit.simulate.model import SocialCreditModel
-from socialcredit.simulate.outputs import write_outputs
+from socialcredit.simulate.outputs import write_manifest, write_outputs
 from socialcredit.simulate.scenario import Run, Scenario
 
 __all__ = ["RunResult", "run_scenario"]
@@ -77,18 +76,28 @@ def run_scenario(
     shards: int | None = None,
     ledger: bool = False,
     progress: Progress | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
 ) -> list[RunResult]:
     """Run every run of ``scenario`` into ``out`` (one sub-folder per run when there are
     several); with ``ledger``, also write ``ledger.db`` per run (from a second process, while
     the run goes on: :class:`LedgerWriter`). ``progress(label, done, total)`` is called as days
-    pass."""
+    pass. ``backend`` (``local`` or ``ray``, with the Ray cluster's ``address`` and ``workers``)
+    says where the shards run (see :mod:`socialcredit.simulate.backends`); the files are the
+    same bytes either way."""
     results = []
     for run in scenario.runs():
         folder = out / run.name if run.name else out
         label = run.name or scenario.name
-        model = SocialCreditModel(run.scenario, shards=shards)
-        writer = _writer(model, folder) if ledger else None
-        model.run(_DayDone(model, writer, label, progress))
+        model = SocialCreditModel(
+            run.scenario, shards=shards, backend=backend, address=address, workers=workers
+        )
+        try:
+            writer = _writer(model, folder) if ledger else None
+            model.run(_DayDone(model, writer, label, progress))
+        finally:
+            model.close()
         t0 = time.perf_counter()
         manifest = write_outputs(model, folder, values=dict(run.values))
         counts = None
@@ -96,6 +105,6 @@ def run_scenario(
             counts = writer.close()
             model.timings["ledger_wait"] = time.perf_counter() - t0 - model.timings["outputs"]
             manifest["run"]["timings"]["ledger_wait"] = round(model.timings["ledger_wait"], 3)
-            (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", "utf-8")
+            write_manifest(folder, manifest)
         results.append(RunResult(run, folder, model, manifest, counts))
     return results

@@ -333,10 +333,10 @@ def _section(results: dict[str, Any]) -> str:
         f"peak {mem.get('max_mb', 0):,.0f} MB. Highest rate one token sent: "
         f"{results['per_token_rps_max']:,.0f} requests/s (the per-token rate limit's default, "
         f"10,000/s, is far above it). Pass (no errors, nothing lost, memory flat): "
-        f"{'met' if results['passed'] else 'MISSED'}. Without writes the same mix keeps memory flat "
-        f"(+2.6 % over 30 s, quick size); with them it grows, held by per-thread heaps of the "
-        f"allocators: with `ARROW_DEFAULT_MEMORY_POOL=system MALLOC_ARENA_MAX=2` it stays flat "
-        f"(docs/security.md, Not defended).\n{_heavy_note()}{END}\n"
+        f"{'met' if results['passed'] else 'MISSED'}. `socialcredit serve` uses Arrow's system pool "
+        f"and at most two glibc malloc arenas (`socialcredit.service.allocator`): with the default "
+        f"allocators the same run grew +34.6 % (544 → 733 MB, 2026-11-26), freed memory held in "
+        f"per-thread heaps; without writes memory stays flat either way.\n{_heavy_note()}{END}\n"
     )
 
 

@@ -422,6 +422,36 @@ def test_a_decision_changes_after_a_record_is_posted(fresh: tuple[World, TestCli
     assert after["outcome"] == "denied" and after["reasons"][0]["since"] == "2019-02-01"
 
 
+def test_the_subject_file_carries_pending_notices(fresh: tuple[World, TestClient]) -> None:
+    world, client = fresh
+    officer = world.auth("officer")
+    before = client.get(f"/v1/subjects/{world.listed}", headers=officer).json()
+    assert before["notices"] == []  # listed long ago: the listing is in force, nothing pending
+    rec = {
+        "id": "c-notice",
+        "subject": world.plain,
+        "category": "judicial.judgment_default",
+        "source": "court",
+        "occurred_at": "2019-05-29",
+    }
+    assert client.post("/v1/records", json={"records": [rec]}, headers=world.auth("court")).json()["accepted"]
+    got = client.get(f"/v1/subjects/{world.plain}", headers=world.auth("other_subject")).json()
+    [n] = [x for x in got["notices"] if x["list"] == "judgment_defaulters"]
+    assert (n["record"], n["issued"], n["takes_effect"], n["object_by"], n["status"]) == (
+        "c-notice",
+        "2019-05-29",
+        "2019-06-08",
+        "2019-06-07",
+        "notice",
+    )
+    assert n["object_at"] == "/my/objections" and n["rulebook"] == "national"
+    # the file itself is the original system's: listed on the record's day
+    assert any(x["list"] == "judgment_defaulters" for x in got["lists"])
+    # once the notice period is over the listing is in force: no longer a notice
+    later = client.get(f"/v1/subjects/{world.plain}?on=2019-06-20", headers=officer).json()
+    assert [x for x in later["notices"] if x["record"] == "c-notice"] == []
+
+
 def test_post_registry_adds_subjects_and_relations(fresh: tuple[World, TestClient], tiny: Any) -> None:
     world, client = fresh
     newcomer = next(p for p in (ids.generate_resident_id(99, i) for i in range(50)) if p not in tiny.persons)

@@ -76,6 +76,7 @@ def test_files_beside_the_report(report: Path) -> None:
     assert "https://" not in html.split("<script>")[0]  # no external links in the page body
     assert "Feedback effects" in html and "not simulated" in html
     assert "one regime" in html  # the comparison section's note
+    assert 'id="dueprocess"' not in html  # no dueprocess.json, no due-process section
 
 
 def test_grade_shares_match_daily(run: Path, report: Path) -> None:
@@ -292,3 +293,34 @@ def test_rulebook_comparison(tmp_path: Path) -> None:
         assert values[(regime, "persons restricted (last day)")] == restricted
     both = len(listed["points"] & listed["lists"])
     assert values[("points and lists", "persons listed under both")] == both
+
+
+def test_due_process_section(tmp_path: Path) -> None:
+    history = [
+        {
+            "category": "judicial.judgment_default",
+            "share": 0.03,
+            "window": ["2017-06-01", "2017-12-31"],
+            "assumed": True,
+            "reason": "test",
+        }
+    ]
+    switch = {"compare": True, "error_rate": 0.5, "object_rate": 1.0, "step_days": 5}
+    sc = load_scenario("classroom", size=500, days=40, history=history, dueprocess=switch)
+    run_scenario(sc, tmp_path / "dp")
+    out = write_report(tmp_path / "dp", images=False)
+    dp = json.loads((tmp_path / "dp" / "dueprocess.json").read_text())
+    rows = {r["list"]: r for r in _csv(figures_dir(out) / "dueprocess_table.csv")}
+    assert set(rows) == set(dp["lists"])
+    for name, r in dp["lists"].items():
+        got = rows[name]
+        assert int(got["listings avoided"]) == r["avoided"]
+        assert int(got["wrongful listings reversed"]) == r["wrongful_reversed"]
+        assert int(got["subject-days wrongly listed (original)"]) == r["wrongful_days_original"]
+        assert int(got["subject-days wrongly listed (due process)"]) == r["wrongful_days_due_process"]
+    days = _csv(figures_dir(out) / "dueprocess_days.csv")
+    wrongful = [n for n, r in dp["lists"].items() if r["wrongful"]]
+    assert wrongful and {d["list"] for d in days} == set(wrongful)
+    html = out.read_text("utf-8")
+    assert 'id="dueprocess"' in html and "Due process" in html
+    assert "assumptions of the experiment" in html and "50% of listing records" in html

@@ -1,7 +1,8 @@
 """``socialcredit simulate SCENARIO --out DIR``: run a scenario and write its outputs.
 
 A thin layer over :func:`socialcredit.simulate.runner.run_scenario`; ``--list`` lists the
-built-in scenarios; ``--backend ray [--address ADDR] [--workers N]`` runs the shards as Ray
+built-in scenarios; ``--due-process-compare`` switches on the scenario's due-process comparison
+(``dueprocess.json``); ``--backend ray [--address ADDR] [--workers N]`` runs the shards as Ray
 actors (the same files). See docs/simulate.md and docs/deploy.md.
 """
 
@@ -104,12 +105,20 @@ def simulate(
     workers: Annotated[
         int | None, typer.Option(min=1, help="CPUs the shards spread over (--backend ray; default 2).")
     ] = None,
+    due_process_compare: Annotated[
+        bool,
+        typer.Option(
+            "--due-process-compare",
+            help="Also run the same records with due process off and on (dueprocess.json).",
+        ),
+    ] = False,
     list_: Annotated[bool, typer.Option("--list", help="List the built-in scenarios and exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifests as JSON.")] = False,
 ) -> None:
     """Run a scenario: a synthetic population living under rulebooks, day by day."""
     from socialcredit.simulate import builtin_scenarios, load_scenario
     from socialcredit.simulate.runner import run_scenario
+    from socialcredit.simulate.scenario import DueProcessSwitch
 
     if list_:
         rows = [(name, load_scenario(name).title) for name in builtin_scenarios()]
@@ -131,6 +140,9 @@ def simulate(
         sc = load_scenario(scenario, seed=seed, size=size, days=days)
         if replicates is not None:
             sc = sc.model_copy(update={"replicates": replicates, "seeds": None})
+        if due_process_compare:
+            sw = sc.dueprocess or DueProcessSwitch()
+            sc = sc.model_copy(update={"dueprocess": sw.model_copy(update={"compare": True})})
         bar, update = progress_bar()
         with bar:
             results = run_scenario(
@@ -151,6 +163,9 @@ def simulate(
         return
     for r in results:
         print_table(f"{sc.name} — seed {r.run.seed} — {r.out}", ["what", "value"], summary_rows(r))
+        dp = r.manifest["files"].get("dueprocess.json")
+        if dp:
+            console.print(f"due process on and off: {r.out / 'dueprocess.json'}")
         if r.ledger:
             console.print(f"ledger: {r.out / 'ledger.db'} ({r.ledger['records']:,} records)")
 

@@ -209,6 +209,27 @@ def _feedback(fig: Figure) -> alt.Chart:
     )
 
 
+def _dueprocess(fig: Figure) -> alt.Chart:
+    return (
+        _base(fig.rows)
+        .mark_bar()
+        .encode(
+            y=alt.Y("list:N", title=None, axis=alt.Axis(labelLimit=260)),
+            x=alt.X("days:Q", title="Subject-days wrongly listed"),
+            color=alt.Color(
+                "regime:N",
+                title="Regime",
+                sort=["original", "due process"],
+                scale=alt.Scale(range=["#e45756", "#4c78a8"]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            yOffset=alt.YOffset("regime:N", sort=["original", "due process"]),
+            tooltip=["list:N", "regime:N", "days:Q"],
+        )
+        .properties(width=WIDTH - 120, height=alt.Step(14))
+    )
+
+
 _KINDS = {
     "grades": _grades,
     "quantiles": _quantiles,
@@ -220,6 +241,7 @@ _KINDS = {
     "trajectories": _trajectories,
     "comparison": _comparison,
     "feedback": _feedback,
+    "dueprocess": _dueprocess,
 }
 _SIZED = {"grades", "quantiles", "lists", "refusals", "trajectories", "feedback"}
 

@@ -2,7 +2,8 @@
 
 A run directory holds one run (``manifest.json`` at its top) or several (one sub-folder per
 sweep value and seed, each with its own ``manifest.json``). :func:`load_runs` returns one
-:class:`RunData` per run, in folder order; missing optional files are ``None``.
+:class:`RunData` per run, in folder order; missing optional files are ``None`` (``dueprocess.json``
+exists only when the scenario's due-process comparison was on).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class RunData:
     subjects: pa.Table | None = None
     finals: dict[str, pa.Table] = field(default_factory=dict)
     trajectories: pa.Table | None = None
+    dueprocess: dict[str, Any] | None = None  # dueprocess.json: due process on and off, when run
 
     @property
     def regimes(self) -> list[str]:
@@ -66,6 +68,7 @@ def _load_one(folder: Path, name: str) -> RunData:
         _read(folder / "subjects.parquet"),
         finals,
         _read(folder / "trajectories.parquet"),
+        json.loads(dp.read_text("utf-8")) if (dp := folder / "dueprocess.json").is_file() else None,
     )
 
 

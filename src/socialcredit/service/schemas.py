@@ -132,6 +132,28 @@ class MeasureOut(BaseModel):
     via: Via | None = None
 
 
+class NoticeOut(BaseModel):
+    """A listing proposed under due process and not in force yet: what the subject is told."""
+
+    id: str
+    rulebook: str
+    list: str
+    list_label: str | None = None
+    record: str | None = Field(description="The record that opens the listing.")
+    category: str | None = None
+    rule: str | None = Field(None, description="The list's entry condition the record meets.")
+    issued: str | None = Field(description="The day the notice was issued (the record's day).")
+    takes_effect: str | None = Field(
+        description="The day the listing would take effect; null while a timely objection suspends it."
+    )
+    object_by: str = Field(description="The last day to object in time.")
+    status: Literal["notice", "suspended", "overdue"]
+    objection: str | None = Field(None, description="The objection filed against it, if any.")
+    objection_suspends: bool
+    how_to_object: str
+    object_at: str = Field(description="Where to object: the portal's objections page.")
+
+
 class SubjectOut(BaseModel):
     """A subject's file as of a day: who they are, score, grade, lists and measures in force."""
 
@@ -147,6 +169,11 @@ class SubjectOut(BaseModel):
     measures: list[MeasureOut]
     outcomes: dict[str, Outcome] = Field(description="Every action a measure acts on, with its outcome.")
     disclosed: list[str] = Field(description="The channels that publish this subject.")
+    notices: list[NoticeOut] = Field(
+        default_factory=list,
+        description="Listings proposed under due process that are not in force yet (docs/dueprocess.md); "
+        "the rest of the file is the original system's, without due process.",
+    )
 
 
 class ExplanationOut(_Open):

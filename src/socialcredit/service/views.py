@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from socialcredit import ids
 from socialcredit.engine import Evaluation
+from socialcredit.engine.errors import UnknownSubject
 from socialcredit.errors import IdentifierError
 from socialcredit.service.state import ServiceState
 
@@ -23,9 +24,13 @@ __all__ = [
     "list_members",
     "list_summaries",
     "masked_query",
+    "pending_notices",
     "public_search",
     "subject_file",
 ]
+
+#: Where a subject objects to a notice (the portal's page; ``POST /v1/objections`` in the API).
+OBJECT_AT = "/my/objections"
 
 
 def explanation(state: ServiceState, ev: Evaluation, subject: str) -> dict[str, Any]:
@@ -97,6 +102,42 @@ def subject_file(state: ServiceState, ev: Evaluation, entry: dict[str, Any]) -> 
         "outcomes": ev.outcomes(sid),
         "disclosed": ev.disclosed(sid),
     }
+
+
+def pending_notices(state: ServiceState, ev: Evaluation, subject: str) -> list[dict[str, Any]]:
+    """The subject's notices of listings proposed under due process and not yet in force on the
+    evaluation's day (:func:`socialcredit.dueprocess.notices.notices`): list, record, rule, the
+    day it would take effect, the last day to object and where to object. The file itself stays
+    the original system's (no due process).
+
+    The due-process evaluation reuses ``ev``'s bound records and registry
+    (:meth:`~socialcredit.engine.Bound.with_dueprocess`: nothing is read or bound again) with
+    :class:`~socialcredit.dueprocess.DueProcess` defaults and the ledger's objections, memoised
+    per evaluation and actions-chain head."""
+    from socialcredit.dueprocess import DueProcess
+    from socialcredit.dueprocess.notices import notices
+    from socialcredit.dueprocess.objections import due_process
+
+    head = state.ledger.heads().get("actions") or {}
+
+    def make() -> Evaluation:
+        return ev.bound.with_dueprocess(due_process(state.ledger, DueProcess())).evaluate(ev.day)
+
+    dev = state.memo(ev, ("dueprocess", head.get("count"), head.get("head")), make, limit=256)
+    try:
+        found = notices(dev, subject)
+    except UnknownSubject:
+        return []
+    keep = ("id", "rulebook", "list", "list_label", "record", "category", "rule", "issued", "takes_effect")
+    return [
+        {
+            **{k: n[k] for k in keep},
+            **{k: n[k] for k in ("object_by", "status", "objection", "objection_suspends", "how_to_object")},
+            "object_at": OBJECT_AT,
+        }
+        for n in found
+        if n["status"] != "in_force"
+    ]
 
 
 def decision(state: ServiceState, ev: Evaluation, subject: str, action: str) -> dict[str, Any]:

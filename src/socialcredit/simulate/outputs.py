@@ -8,6 +8,9 @@ Files of a run directory:
 * ``trajectories.parquet`` — score, grade and lists of a sample of persons on evaluation days;
 * ``records.parquet`` — every record the run produced, in the record contract and ledger order;
 * ``subjects.parquet`` — the population: every subject with its attributes;
+* ``dueprocess.json`` and ``dueprocess_events.parquet`` — only when the scenario's
+  ``dueprocess.compare`` is on: the same records with due process off and on
+  (:func:`socialcredit.simulate.dueprocess.compare`) and what happened under due process;
 * ``manifest.json`` — scenario, seed, package versions, rulebook hashes, output hashes,
   comparisons with reported figures, and (under ``run``) shards and timings: everything in it
   but ``run`` is the same for the same scenario and seed.
@@ -21,6 +24,7 @@ the same scenario and seed give byte-identical files on any number of shards.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -32,12 +36,20 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from socialcredit.simulate.model import SocialCreditModel
 from socialcredit.society.population import _GROUP_OF, COMMUTES, GROUPS
 
-__all__ = ["rulebook_hash", "subjects_table", "write_manifest", "write_outputs"]
+__all__ = [
+    "engine_records",
+    "rulebook_hash",
+    "subjects_table",
+    "write_dueprocess",
+    "write_manifest",
+    "write_outputs",
+]
 
 
 def _write(table: pa.Table, path: Path) -> str:
@@ -131,6 +143,83 @@ def subjects_table(model: SocialCreditModel) -> pa.Table:
     )
 
 
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("day", pa.date32()),
+        ("event", pa.string()),
+        ("rulebook", pa.string()),
+        ("list", pa.string()),
+        ("subject", pa.string()),
+        ("record", pa.string()),
+    ]
+)
+
+
+def engine_records(table: pa.Table) -> pa.Table:
+    """The run's records (the record contract, :meth:`SocialCreditModel.records_table`) in the
+    columnar layout the engine binds (:data:`~socialcredit.records.RECORDS_SCHEMA`): ``seq`` in
+    ledger order from 1, ``day`` the date of ``occurred_at`` (its own offset, +08:00)."""
+    from socialcredit.records import RECORDS_SCHEMA
+
+    n = table.num_rows
+    cols: dict[str, pa.Array] = {}
+    for f in RECORDS_SCHEMA:
+        if f.name == "seq":
+            cols["seq"] = pa.array(np.arange(1, n + 1, dtype=np.int64))
+        elif f.name == "day":
+            cols["day"] = pc.utf8_slice_codeunits(table["occurred_at"], 0, 10).cast(pa.date32())
+        elif f.name in table.column_names:
+            cols[f.name] = table[f.name].cast(f.type)
+        else:
+            cols[f.name] = pa.nulls(n, f.type)
+    return pa.table(cols, schema=RECORDS_SCHEMA)
+
+
+def write_dueprocess(model: SocialCreditModel, out: Path) -> dict[str, str]:
+    """Run the due-process comparison the scenario asks for (``dueprocess.compare``) on the run's
+    own records and registry — the same population, both ways — and write ``dueprocess.json``
+    (everything :func:`~socialcredit.simulate.dueprocess.compare` returns but the events, which
+    it counts, plus the regime) and ``dueprocess_events.parquet``; their SHA-256 by file name.
+    Nothing (an empty dict) when the switch is off."""
+    from socialcredit.simulate.dueprocess import compare
+
+    sw = model.scenario.dueprocess
+    if sw is None or not sw.compare:
+        return {}
+    t0 = time.perf_counter()
+    sc = model.scenario
+    regime = sw.regime or next(iter(sc.regimes))
+    report = compare(
+        engine_records(model.records_table()),
+        model.registry,
+        sc.regimes[regime],
+        sc.start,
+        sc.end,
+        step_days=sw.step_days,
+        error_rate=sw.error_rate,
+        object_rate=sw.object_rate,
+        frivolous_rate=sw.frivolous_rate,
+        review_days=sw.review_days,
+        seed=sw.seed,
+    )
+    events = report.pop("events")
+    table = pa.Table.from_pylist(
+        [{**e, "day": dt.date.fromisoformat(e["day"])} for e in events], schema=EVENTS_SCHEMA
+    )
+    files = {"dueprocess_events.parquet": _write(table, out / "dueprocess_events.parquet")}
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e["event"]] = counts.get(e["event"], 0) + 1
+    body = {"regime": regime, **report, "events": dict(sorted(counts.items()))}
+    text = json.dumps(body, indent=2, default=str) + "\n"
+    partial = out / "dueprocess.json.partial"
+    partial.write_text(text, "utf-8")
+    _commit(partial, out / "dueprocess.json")
+    files["dueprocess.json"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    model.timings["dueprocess"] = time.perf_counter() - t0
+    return files
+
+
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("socialcredit", "numpy", "pyarrow", "pydantic"):
@@ -159,12 +248,18 @@ def write_outputs(
         files["records.parquet"] = _write(model.records_table(), out / "records.parquet")
     if sc.outputs.subjects:
         files["subjects.parquet"] = _write(subjects_table(model), out / "subjects.parquet")
+    for stale in ("dueprocess.json", "dueprocess_events.parquet"):
+        (out / stale).unlink(missing_ok=True)
+    files |= write_dueprocess(model, out)
     engines = {
         name: {rb.id: rulebook_hash(rb) for rb in eng.rulebooks} for name, eng in model.engines.items()
     }
     model.timings["outputs"] = time.perf_counter() - t0
     manifest = {
-        "scenario": sc.model_dump(mode="json", exclude={"shards"}),
+        # a scenario without the due-process switch dumps as it did before the switch existed
+        "scenario": sc.model_dump(
+            mode="json", exclude={"shards"} if sc.dueprocess is not None else {"shards", "dueprocess"}
+        ),
         "seed": model.seed,
         "sweep_values": values or {},
         "population": {

@@ -304,7 +304,14 @@ class PortalData:
                     "lists": [], "measures": [], "outcomes": {}, "disclosed": []}  # fmt: skip
             ex = {"text": "Not in this evaluation yet.", "rulebooks": []}
         records = state.ledger.records_of(sid)
-        return {**file, "as_of": ev.as_of.isoformat(), "records": records, "explanation": ex["text"]}
+        notices = views.pending_notices(state, ev, sid)
+        return {
+            **file,
+            "as_of": ev.as_of.isoformat(),
+            "records": records,
+            "explanation": ex["text"],
+            "notices": notices,
+        }
 
 
 def _registry_row(state: ServiceState, ev: Evaluation, sid: str) -> dict[str, Any]:

@@ -70,13 +70,16 @@ async def _evaluated_view(
 
 @router.get("/{subject_id}", response_model=SubjectOut, responses=_ERRORS, summary="A subject's file")
 async def get_subject(subject_id: SubjectId, ctx: FileReader, on: On = None) -> dict[str, Any]:
-    """Profile, scores and grades, lists, measures in force and their outcomes, disclosure."""
+    """Profile, scores and grades, lists, measures in force and their outcomes, disclosure, and
+    the notices of listings proposed under due process that are not in force yet."""
     return await _evaluated_view(
         ctx,
         subject_id,
         on,
         "read_subject",
-        lambda state, ev, sid, entry: views.subject_file(state, ev, entry),
+        lambda state, ev, sid, entry: (
+            views.subject_file(state, ev, entry) | {"notices": views.pending_notices(state, ev, sid)}
+        ),
     )
 
 

@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+import perfdoc
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "api.json"
@@ -328,32 +330,7 @@ def _section(results: dict[str, Any]) -> str:
 
 def update_docs(results: dict[str, Any]) -> None:
     """Replace the API section of docs/performance.md, or append it when there is none."""
-    text = DOCS.read_text() if DOCS.exists() else ""
-    section = _section(results)
-    if START in text and END in text:
-        tail = text[text.index(END) + len(END) :].removeprefix("\n")
-        DOCS.write_text(text[: text.index(START)] + section + tail)
-    else:
-        DOCS.parent.mkdir(parents=True, exist_ok=True)
-        with DOCS.open("a") as fh:
-            fh.write(("\n" if text and not text.endswith("\n\n") else "") + section)
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _cores() -> tuple[int | None, int | None]:
-    if not hasattr(os, "sched_getaffinity"):
-        return None, None
-    cores = sorted(os.sched_getaffinity(0))
-    return (cores[0], cores[1]) if len(cores) >= 2 else (None, None)
+    perfdoc.update(START, END, _section(results), docs=DOCS)
 
 
 def main() -> int:
@@ -375,7 +352,7 @@ def main() -> int:
     seconds = args.seconds or (3.0 if quick else 20.0)
     warmup = 0.5 if quick else 2.0
     rounds = 3 if quick else 5
-    server_core, client_core = _cores()
+    server_core, client_core = perfdoc.two_cores()
     directory = args.keep or Path(tempfile.mkdtemp(prefix="bench-api-"))
     directory.mkdir(parents=True, exist_ok=True)
     try:
@@ -435,7 +412,7 @@ def main() -> int:
             "date": time.strftime("%Y-%m-%d"),
             "quick": quick,
             "machine": {
-                "cpu": _cpu(),
+                "cpu": perfdoc.cpu_model(),
                 "cores": os.cpu_count(),
                 "python": platform.python_version(),
                 "fastapi": fastapi.__version__,

@@ -39,6 +39,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import perfdoc
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "ingest.json"
@@ -285,16 +287,6 @@ def _summary_rows(text: str, results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 records (CI smoke)")
@@ -337,7 +329,7 @@ def main() -> int:
             "quick": n < 1_000_000,
             "rounds": rounds,
             "machine": {
-                "cpu": _cpu(),
+                "cpu": perfdoc.cpu_model(),
                 "cores": os.cpu_count(),
                 "python": platform.python_version(),
                 "sqlite": sqlite3.sqlite_version,

@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+import perfdoc
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
@@ -373,26 +375,7 @@ def _summary_row(results: dict[str, Any]) -> str:
 
 def update_docs(results: dict[str, Any]) -> None:
     """Replace (or append) the Load section and the summary row of docs/performance.md."""
-    text = DOCS.read_text() if DOCS.exists() else ""
-    section = _section(results)
-    if START in text and END in text:
-        tail = text[text.index(END) + len(END) :].removeprefix("\n")
-        text = text[: text.index(START)] + section + tail
-    else:
-        text += ("\n" if text and not text.endswith("\n\n") else "") + section
-    lines = text.split("\n")
-    row = _summary_row(results)
-    at = [i for i, line in enumerate(lines) if line.startswith(SUMMARY_PREFIX)]
-    if at:
-        lines[at[0]] = row
-    else:  # after the last row of the summary table (the first table of the file)
-        first = next((i for i, line in enumerate(lines) if line.startswith("| what |")), None)
-        if first is not None:
-            end = first
-            while end + 1 < len(lines) and lines[end + 1].startswith("|"):
-                end += 1
-            lines.insert(end + 1, row)
-    DOCS.write_text("\n".join(lines))
+    perfdoc.update(START, END, _section(results), (SUMMARY_PREFIX, _summary_row(results)), docs=DOCS)
 
 
 def main() -> int:
@@ -418,7 +401,7 @@ def main() -> int:
     warmup = 1.0 if quick else 3.0
     pace = args.write_interval or 2.0
     batch = 50 if quick else 100
-    server_core, client_core = bench_api._cores()
+    server_core, client_core = perfdoc.two_cores()
     directory = args.keep or Path(tempfile.mkdtemp(prefix="bench-load-"))
     directory.mkdir(parents=True, exist_ok=True)
     try:
@@ -455,7 +438,7 @@ def main() -> int:
             "date": time.strftime("%Y-%m-%d"),
             "quick": quick,
             "machine": {
-                "cpu": bench_api._cpu(),
+                "cpu": perfdoc.cpu_model(),
                 "cores": os.cpu_count(),
                 "python": platform.python_version(),
                 "fastapi": fastapi.__version__,

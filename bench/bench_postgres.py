@@ -40,7 +40,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_ingest import NOW, _cpu, _cpu_seconds, _peak_mb, generate  # noqa: E402
+from bench_ingest import NOW, _cpu_seconds, _peak_mb, generate  # noqa: E402
+from perfdoc import cpu_model  # noqa: E402
 
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "postgres.json"
@@ -270,7 +271,7 @@ def main() -> int:
             "quick": bool(args.quick),
             "rounds": rounds,
             "machine": {
-                "cpu": _cpu(),
+                "cpu": cpu_model(),
                 "cores": os.cpu_count(),
                 "python": platform.python_version(),
                 "sqlite": sqlite3.sqlite_version,

@@ -39,6 +39,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+import perfdoc
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "proof.json"
@@ -186,16 +188,6 @@ def _run_child(args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _table(results: dict) -> str:
     runs = results["runs"]
     base = runs["chain"]["rate"]
@@ -327,7 +319,7 @@ def main() -> int:
             "records": n,
             "rounds": rounds,
             "machine": {
-                "cpu": _cpu(),
+                "cpu": perfdoc.cpu_model(),
                 "cores": os.cpu_count(),
                 "python": platform.python_version(),
                 "sqlite": sqlite3.sqlite_version,

@@ -33,7 +33,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -42,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+import perfdoc
 from socialcredit.simulate import SocialCreditModel, load_scenario
 
 HERE = Path(__file__).resolve().parent
@@ -310,27 +310,8 @@ def summary_row(res: dict[str, Any]) -> str:
 
 
 def write_doc(res: dict[str, Any]) -> None:
-    block = f"{START}\n{doc_section(res)}{END}\n"
-    text = DOCS.read_text("utf-8") if DOCS.exists() else "# Performance\n\n"
-    if START in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END) + r"\n?", lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    if not res["quick"]:
-        lines = text.split("\n")
-        row = summary_row(res)
-        at = [i for i, line in enumerate(lines) if line.startswith(SUMMARY_PREFIX)]
-        if at:
-            lines[at[0]] = row
-        else:  # after the last row of the summary table (the first table of the file)
-            first = next((i for i, line in enumerate(lines) if line.startswith("| what |")), None)
-            if first is not None:
-                end = first
-                while end + 1 < len(lines) and lines[end + 1].startswith("|"):
-                    end += 1
-                lines.insert(end + 1, row)
-        text = "\n".join(lines)
-    DOCS.write_text(text, "utf-8")
+    row = None if res["quick"] else (SUMMARY_PREFIX, summary_row(res))
+    perfdoc.update(START, END, f"{START}\n{doc_section(res)}{END}\n", row, docs=DOCS)
 
 
 def main() -> int:

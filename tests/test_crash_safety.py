@@ -1,6 +1,6 @@
-"""Crash safety: ``kill -9`` at random points during ingest (from a file and through the API) and
-during a simulation run; a full disk during ingest, through the API and while a run writes its
-outputs.
+"""Crash safety: ``kill -9`` at random points during ingest (from a file and through the API),
+during objection review and during a simulation run; a full disk during ingest, through the API
+and while a run writes its outputs.
 
 After every kill: the ledger verifies, holds only whole batches (nothing half-written is
 visible), every record acknowledged before the kill is there exactly once, and running the same
@@ -10,8 +10,9 @@ work again stores the rest exactly once. After a full disk: one clear error (no 
 Figures (printed; recorded under ``make fuzz``): kills survived, records lost (must be 0),
 records stored twice (must be 0). ``SOCIALCREDIT_FUZZ=1`` raises the number of kills.
 
-Objection review (a third place the issue names) is being built by another engineer and is not
-covered here yet.
+Objection review: an upheld objection's correction records and its decision are one transaction
+(``Ledger.append_records(..., actions=...)``), so no kill leaves a correction without the decision
+that made it, or a decision without its corrections.
 """
 
 from __future__ import annotations
@@ -143,6 +144,100 @@ def test_kill_9_at_random_points_during_ingest(tmp_path: Path, tiny: Any) -> Non
     figures.extra.update(kills_survived=kills, stored_twice=twice)
     figures.report()
     print(f"crash ingest: {kills} kills survived, {figures.lost} records lost, {twice} stored twice")
+
+
+# -- kill -9 during objection review ----------------------------------------------------------------
+
+REVIEW = """
+import sys
+from socialcredit.dueprocess.objections import decide_objection, file_objection, list_objections, start_review
+from socialcredit.ledger import open_ledger
+
+db, n = sys.argv[1], int(sys.argv[2])
+with open_ledger(db, create=False) as ledger:
+    rows = ledger.records_table()
+    pairs = list(zip(rows["id"].to_pylist(), rows["subject"].to_pylist()))[:n]
+    for k, (rid, subject) in enumerate(pairs):  # each step only if not done yet: a re-run resumes
+        mine = [o for o in list_objections(ledger, subject) if rid in o.records]
+        o = mine[0] if mine else file_objection(
+            ledger, subject=subject, records=[rid], grounds="not me", on="2019-01-10", actor=subject
+        )
+        if o.state == "filed":
+            o = start_review(ledger, o.id, officer="officer-1", on="2019-01-12")
+        if o.state == "under_review":
+            outcome = "upheld" if k % 2 == 0 else "rejected"
+            decide_objection(
+                ledger, o.id, outcome=outcome, officer="officer-1", reasons="checked", on="2019-01-15"
+            )
+print("done", flush=True)
+"""
+
+
+def _objection_state(db: Path) -> tuple[list[Any], list[dict[str, Any]], int]:
+    """The objections (folded), the correction records, and the number of actions."""
+    from socialcredit.dueprocess.objections import list_objections
+    from socialcredit.ledger import read_actions
+
+    with open_ledger(db, create=False) as ledger:
+        objections = list_objections(ledger)
+        corrections = [r for r in ledger.records_table().to_pylist() if r["corrects"]]
+        return objections, corrections, len(read_actions(ledger))
+
+
+def _assert_review_consistent(db: Path) -> None:
+    """No correction without the upheld decision that lists it, no upheld decision without its
+    corrections, each step of each objection at most once, and the ledger verifies."""
+    assert_intact(db)
+    objections, corrections, _ = _objection_state(db)
+    listed = {c for o in objections if o.state == "upheld" for c in o.corrections}
+    assert {r["id"] for r in corrections} == listed
+    for o in objections:
+        kinds = [e["kind"] for e in o.history]
+        assert len(kinds) == len(set(kinds)), kinds  # filed, review, decision: each once
+        assert (o.state == "upheld") == bool(o.corrections)
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_during_objection_review(tmp_path: Path, tiny: Any) -> None:
+    n = 120 if FUZZ else 40
+    db = tmp_path / "ledger.db"
+    path = tmp_path / "records.jsonl"
+    write_records(path, tiny, n)
+    with open_ledger(db) as ledger:
+        ledger.append_registry(tiny.registry)
+        assert ingest_files(ledger, [path], now=NOW).accepted == n
+    figures = Figures("crash_objection_review")
+    rng = random.Random(SEED)
+    argv = [sys.executable, "-c", REVIEW, str(db), str(n)]
+    kills = 0
+    for _ in range(KILLS):
+        with figures.example():
+            before = _objection_state(db)[2]
+            if before >= 3 * n:
+                break
+            proc = subprocess.Popen(
+                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+            )
+            target, deadline = before + rng.randint(3, 12), time.monotonic() + 120
+            while _objection_state(db)[2] < target and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0, 0.05))
+            finished = proc.poll() is not None
+            _kill_group(proc)
+            kills += not finished
+            _assert_review_consistent(db)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600)  # resume to the end
+    assert done.returncode == 0, done.stderr[-2000:]
+    _assert_review_consistent(db)
+    objections, corrections, actions = _objection_state(db)
+    assert len(objections) == n and all(not o.open for o in objections)
+    assert actions == 3 * n  # filed, review, decision: each exactly once
+    assert len(corrections) == sum(o.state == "upheld" for o in objections) == (n + 1) // 2
+    assert kills >= 1, "every run finished before it could be killed"
+    figures.lines = n
+    figures.extra.update(kills_survived=kills, objections=n)
+    figures.report()
+    print(f"crash objection review: {kills} kills survived, {n} objections, each step once")
 
 
 # -- kill -9 of the server while sources send batches ---------------------------------------------------

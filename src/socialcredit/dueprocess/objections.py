@@ -397,13 +397,13 @@ def decide_objection(
     if day < (o.review_started_on or o.filed_on):
         raise ObjectionError(f"on: {day} is before the review began ({o.review_started_on})")
     corrections: list[str] = []
+    rows: list[dict[str, Any]] = []
     if outcome == "upheld":
         targets = list(annul) if annul is not None else o.records
         stray = [r for r in targets if r not in o.records]
         if stray:
             raise ObjectionError(f"annul: {stray[0]!r} is not one of the objection's records")
         own = {r["id"]: r for r in ledger.records_of(o.subject)}
-        rows = []
         for rid in targets:
             orig = own[rid]
             cid = f"{o.id}:corrects:{rid}"
@@ -420,23 +420,21 @@ def decide_objection(
                 }
             )
             corrections.append(cid)
+    decision = {
+        "kind": f"objection.{outcome}",
+        "actor": officer,
+        "subject": o.subject,
+        "reason": reasons,
+        "payload": {"objection": o.id, "on": day, "corrections": corrections},
+        "at": _at(day),
+    }
+    if rows:  # the corrections and the decision in one transaction: both or neither
         try:
-            ledger.append_records(rows)
+            ledger.append_records(rows, actions=[decision])
         except (LedgerError, ValueError) as exc:
             raise ObjectionError(f"annul: the correction could not be appended ({exc})") from None
-    append_actions(
-        ledger,
-        [
-            {
-                "kind": f"objection.{outcome}",
-                "actor": officer,
-                "subject": o.subject,
-                "reason": reasons,
-                "payload": {"objection": o.id, "on": day, "corrections": corrections},
-                "at": _at(day),
-            }
-        ],
-    )
+    else:
+        append_actions(ledger, [decision])
     return get_objection(ledger, o.id)
 
 

@@ -282,6 +282,13 @@ def _copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Itera
         cursor.close()
 
 
+def _insert_actions(conn: Connection, actions: Sequence[Mapping[str, Any]]) -> None:
+    if actions:
+        from socialcredit.ledger.actions import insert_actions  # actions builds on this module
+
+        insert_actions(conn, actions)
+
+
 def _registry_key(line: Mapping[str, Any]) -> tuple[str, str]:
     """(kind, key) of a canonical registry line: what a later line replaces."""
     if is_relation_line(line):
@@ -416,8 +423,11 @@ class Ledger:
         *,
         rejects: Sequence[Reject] = (),
         on_conflict: Callable[[int, str], Reject] | None = None,
+        actions: Sequence[Mapping[str, Any]] = (),
     ) -> AppendResult:
-        """Append canonical records in one transaction, chaining them; quarantine ``rejects``.
+        """Append canonical records in one transaction, chaining them; quarantine ``rejects``;
+        append ``actions`` (:mod:`socialcredit.ledger.actions`) in the same transaction, so a
+        decision and the records it makes are stored together or not at all.
 
         A record whose id is already in the ledger (or earlier in the batch) with the same
         canonical form is a duplicate and is skipped; with a different form it is a conflict:
@@ -431,6 +441,7 @@ class Ledger:
             count, head = self._head(conn, schema.RECORDS_CHAIN)
             n = self._insert_chained(conn, batch.table, batch.canonical, count, head)
             self._insert_rejects(conn, "records", rejects)
+            _insert_actions(conn, actions)
             return AppendResult(accepted=n)
 
         if len(set(ids)) == len(ids):
@@ -476,19 +487,25 @@ class Ledger:
                 canonical = [canonical[i] for i in keep]
             result.accepted = self._insert_chained(conn, table, canonical, count, head)
             self._insert_rejects(conn, "records", [*rejects, *result.rejects])
+            _insert_actions(conn, actions)
             return result
 
         return self._write(work)
 
     def append_records(
-        self, records: pa.Table | Iterable[Mapping[str, Any]], *, batch_size: int = BATCH_SIZE
+        self,
+        records: pa.Table | Iterable[Mapping[str, Any]],
+        *,
+        batch_size: int = BATCH_SIZE,
+        actions: Sequence[Mapping[str, Any]] = (),
     ) -> AppendResult:
         """Append valid records (a table with the record fields as columns, or dicts).
 
         The fast path for callers that validated already (the simulator): no registry or
         vocabulary checks, only canonical form, chain and idempotency. One transaction per
         ``batch_size`` records. Raises :class:`LedgerError` on a conflict (nothing of that batch
-        is written) and ``ValueError`` on a record that is not well-formed.
+        is written) and ``ValueError`` on a record that is not well-formed. ``actions`` are
+        appended in the transaction of the last batch.
         """
         if not isinstance(records, pa.Table):
             rows = [dict(r) for r in records]
@@ -501,7 +518,8 @@ class Ledger:
             part = records.slice(start, batch_size)
             if part.num_rows == 0:
                 break
-            got = self.write_records(canonical_batch(part))
+            last = start + batch_size >= records.num_rows
+            got = self.write_records(canonical_batch(part), actions=actions if last else ())
             total.accepted += got.accepted
             total.duplicates += [start + i for i in got.duplicates]
         return total

@@ -47,7 +47,7 @@ async def list_heads(
     tree: Annotated[
         str | None, Query(pattern="^(" + "|".join(TREES) + ")$", description="Only this tree's heads.")
     ] = None,
-    after: Annotated[int, Query(ge=0, description="Only heads with a larger `hid` (paging).")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62, description="Only heads with a larger `hid` (paging).")] = 0,
     limit: Annotated[int | None, Query(ge=1, le=100_000, description="At most this many heads.")] = None,
 ) -> dict[str, Any]:
     """Every stored signed head, oldest first: `tree`, `size`, `root`, `timestamp` (ms since
@@ -63,8 +63,8 @@ async def list_heads(
 )
 async def consistency(
     ctx: Anyone,
-    old: Annotated[int, Query(ge=0, description="The older tree size.")],
-    new: Annotated[int, Query(ge=0, description="The newer tree size.")],
+    old: Annotated[int, Query(ge=0, le=2**62, description="The older tree size.")],
+    new: Annotated[int, Query(ge=0, le=2**62, description="The newer tree size.")],
     tree: TreeName = "records",
 ) -> dict[str, Any]:
     """The RFC 6962 proof that the tree of `old` leaves is a prefix of the tree of `new`, with

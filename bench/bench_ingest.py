@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -122,15 +121,6 @@ def generate(directory: Path, n_records: int) -> dict[str, int]:
     return {"records": n_records, "persons": len(persons), "organisations": len(orgs)}
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child(mode: str, directory: Path, check: bool) -> dict[str, float]:
     """Run one measurement (in its own process) and return its figures."""
     from socialcredit.ingest import ingest_files
@@ -141,10 +131,10 @@ def child(mode: str, directory: Path, check: bool) -> dict[str, float]:
     if mode == "bare":
         return _bare(directory, db)
     with open_ledger(db) as ledger:
-        start, cpu = time.perf_counter(), _cpu_seconds()
+        start, cpu = time.perf_counter(), perfdoc.cpu_seconds()
         report = ingest_files(ledger, [directory / f"records.{mode}"], now=NOW, progress=False)
-        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
-        peak = _peak_mb()
+        seconds, cpu = time.perf_counter() - start, perfdoc.cpu_seconds() - cpu
+        peak = perfdoc.peak_mb()
         assert report.rejected == 0 and not report.errors, report.by_reason()
         figures = {"seconds": seconds, "rows": report.accepted, "rate": report.accepted / seconds}
         figures["cpu_seconds"], figures["peak_mb"] = cpu, peak
@@ -193,12 +183,12 @@ def _bare(directory: Path, db: Path) -> dict[str, float]:
     conn.execute("PRAGMA cache_size=-65536")
     conn.execute("PRAGMA temp_store=MEMORY")
     sql = f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' * len(RECORD_COLUMNS))})"
-    start, cpu = time.perf_counter(), _cpu_seconds()
+    start, cpu = time.perf_counter(), perfdoc.cpu_seconds()
     for rows in batches:
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(sql, rows)
         conn.execute("COMMIT")
-    seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+    seconds, cpu = time.perf_counter() - start, perfdoc.cpu_seconds() - cpu
     conn.close()
     rows = seq - 1
     db.unlink()
@@ -207,7 +197,7 @@ def _bare(directory: Path, db: Path) -> dict[str, float]:
         "rows": rows,
         "rate": rows / seconds,
         "cpu_seconds": cpu,
-        "peak_mb": _peak_mb(),
+        "peak_mb": perfdoc.peak_mb(),
     }
 
 

@@ -40,8 +40,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_ingest import NOW, _cpu_seconds, _peak_mb, generate  # noqa: E402
-from perfdoc import cpu_model  # noqa: E402
+from bench_ingest import NOW, _summary, generate  # noqa: E402
+from perfdoc import cpu_model, cpu_seconds, peak_mb  # noqa: E402
 
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "postgres.json"
@@ -107,16 +107,16 @@ def child(mode: str, db: str, directory: Path, check: bool) -> dict[str, Any]:
 
     with open_ledger(db) as ledger:
         ledger.use_copy = mode == "postgres"
-        start, cpu = time.perf_counter(), _cpu_seconds()
+        start, cpu = time.perf_counter(), cpu_seconds()
         report = ingest_files(ledger, [directory / "records.parquet"], now=NOW, progress=False)
-        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         assert report.rejected == 0 and not report.errors, report.by_reason()
         figures: dict[str, Any] = {
             "seconds": seconds,
             "rows": report.accepted,
             "rate": report.accepted / seconds,
         }
-        figures["cpu_seconds"], figures["peak_mb"] = cpu, _peak_mb()
+        figures["cpu_seconds"], figures["peak_mb"] = cpu, peak_mb()
         figures["head"] = ledger.heads()["records"]["head"]
         if check:
             start = time.perf_counter()
@@ -135,18 +135,6 @@ def _run_child(mode: str, directory: Path, base: str | None, check: bool) -> dic
         return json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         cleanup(db, base)
-
-
-def _summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """The median run (by rate) of a mode, with every rate measured."""
-    ordered = sorted(samples, key=lambda r: r["rate"])
-    mid = dict(ordered[len(ordered) // 2])
-    mid["rates"] = [round(r["rate"]) for r in samples]
-    mid["peak_mb"] = max(r["peak_mb"] for r in samples)
-    for r in samples:
-        if "verified" in r:
-            mid["verified"], mid["verify_seconds"] = r["verified"], r["verify_seconds"]
-    return mid
 
 
 def _table(results: dict[str, Any]) -> str:

@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import random
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -73,15 +72,6 @@ def records(n: int, start: int = 0) -> pa.Table:
     )
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child(mode: str, directory: Path, n: int, measure: bool) -> dict:
     """One append run (in its own process); with ``measure``, proofs and verify afterwards."""
     from socialcredit.ledger import open_ledger, verify
@@ -96,13 +86,13 @@ def child(mode: str, directory: Path, n: int, measure: bool) -> dict:
     cache = TreeCache()
     out: dict = {}
     with open_ledger(db) as ledger:
-        start, cpu = time.perf_counter(), _cpu_seconds()
+        start, cpu = time.perf_counter(), perfdoc.cpu_seconds()
         for i in range(0, n, BATCH):
             ledger.append_records(table.slice(i, BATCH))
             if mode == "tree":
                 sign_heads(ledger, key, trees=["records"], cache=cache)
-        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
-        out.update(seconds=seconds, cpu_seconds=cpu, rows=n, rate=n / seconds, peak_mb=_peak_mb())
+        seconds, cpu = time.perf_counter() - start, perfdoc.cpu_seconds() - cpu
+        out.update(seconds=seconds, cpu_seconds=cpu, rows=n, rate=n / seconds, peak_mb=perfdoc.peak_mb())
         if mode == "tree":
             out["heads"] = -(-n // BATCH)
         if measure:
@@ -136,13 +126,13 @@ def child(mode: str, directory: Path, n: int, measure: bool) -> dict:
             rebuilt = ledger_tree(ledger, "records")
             out["tree_build_seconds"] = time.perf_counter() - start
             assert rebuilt.root() == merkle.root()
-            start, cpu = time.perf_counter(), _cpu_seconds()
+            start, cpu = time.perf_counter(), perfdoc.cpu_seconds()
             report = verify(ledger)
             out["verify_seconds"] = time.perf_counter() - start
-            out["verify_cpu_seconds"] = _cpu_seconds() - cpu
+            out["verify_cpu_seconds"] = perfdoc.cpu_seconds() - cpu
             out["verified"] = report.ok
             out["verify_heads"] = report.tree_heads
-            out["verify_peak_mb"] = _peak_mb()
+            out["verify_peak_mb"] = perfdoc.peak_mb()
     if not measure:
         db.unlink()
     return out
@@ -166,9 +156,9 @@ def verify_big(directory: Path, n: int) -> dict:
             print(f"  appended {min(i + step, n):,} in {time.perf_counter() - t0:.0f} s", flush=True)
         append = time.perf_counter() - t0
         del cache
-        start, cpu = time.perf_counter(), _cpu_seconds()
+        start, cpu = time.perf_counter(), perfdoc.cpu_seconds()
         report = verify(ledger)
-        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+        seconds, cpu = time.perf_counter() - start, perfdoc.cpu_seconds() - cpu
     size = db.stat().st_size
     db.unlink()
     return {
@@ -178,7 +168,7 @@ def verify_big(directory: Path, n: int) -> dict:
         "verify_cpu_seconds": cpu,
         "verified": report.ok,
         "heads": report.tree_heads,
-        "peak_mb": _peak_mb(),
+        "peak_mb": perfdoc.peak_mb(),
         "db_mb": round(size / 2**20),
     }
 

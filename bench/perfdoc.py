@@ -1,4 +1,5 @@
-"""What every benchmark shares: the machine's description and docs/performance.md's sections.
+"""What every benchmark shares: the machine, this process's CPU and memory, and the sections of
+docs/performance.md.
 
 Each ``bench_*.py`` owns one section of ``docs/performance.md`` between its own markers
 (``<!-- bench:NAME:start -->`` … ``end``) and, on full runs, one row of the summary table at the
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
@@ -35,6 +37,17 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def two_cores() -> tuple[int | None, int | None]:

@@ -64,9 +64,7 @@ def serve(
     from pydantic import ValidationError
 
     from socialcredit.service import Settings, create_app
-    from socialcredit.service.allocator import use_steady_allocators
 
-    use_steady_allocators()  # memory stays flat under sustained writes (docs/security.md)
     try:
         settings = Settings(
             db=db,

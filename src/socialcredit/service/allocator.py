@@ -4,7 +4,8 @@ Under mixed load (writes every few seconds, each followed by a full evaluation) 
 resident memory grew by a third in ``bench/bench_load.py``: not a leak, but pyarrow's default
 pool (mimalloc) and glibc's per-thread malloc arenas keeping what was freed. Arrow's system pool
 with at most two glibc arenas keeps it flat (docs/security.md, docs/performance.md "Load").
-:func:`use_steady_allocators` switches both at start-up, before the first evaluation; an
+:func:`use_steady_allocators` switches both when the application starts (its lifespan, so for
+``socialcredit serve`` and the demo's portal alike), before the first evaluation; an
 ``ARROW_DEFAULT_MEMORY_POOL`` or ``MALLOC_ARENA_MAX`` already set by the operator wins.
 
 Example:

@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 
 from socialcredit import __version__
 from socialcredit.ledger import Ledger
+from socialcredit.service.allocator import use_steady_allocators
 from socialcredit.service.errors import install_error_handlers
 from socialcredit.service.limits import BodyLimit, RateLimit
 from socialcredit.service.portal import router as portal_router
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, ledger: Ledger | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        use_steady_allocators()  # memory stays flat under sustained writes (docs/security.md)
         state.start()
         try:
             yield

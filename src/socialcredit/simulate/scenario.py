@@ -271,6 +271,16 @@ class Feedback(_Strict):
     informants: Informants = Informants()
     disclosure: Disclosure = Disclosure()
 
+    def all_on(self) -> Feedback:
+        """Every loop switched on, each with its parameters as given (the defaults are the
+        assumed values documented on each loop)."""
+        return self.model_copy(
+            update={
+                name: getattr(self, name).model_copy(update={"enabled": True})
+                for name in type(self).model_fields
+            }
+        )
+
 
 class DueProcessSwitch(_Strict):
     """The due-process comparison (issue 13): with ``compare``, after the run the same records and

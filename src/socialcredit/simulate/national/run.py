@@ -461,7 +461,7 @@ class NationalRun:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.stem + ".partial.npz")
-            np.savez(tmp, **part)
+            np.savez_compressed(tmp, **part)
             os.replace(tmp, path)
         return part
 
@@ -524,7 +524,9 @@ class NationalRun:
             }
             for i, lid in enumerate(t.list_ids)
         }
-        refused = {a: int(att[:, j, 3].sum()) for j, a in enumerate(acts)}
+        # a refused attempt may be retried the same day, each retry another refusal (as the
+        # in-memory model's `refused` reporter counts them)
+        refused = {a: int(att[:, j, 3].sum() + acc["retries"][:, j].sum()) for j, a in enumerate(acts)}
         compare = []
         for c in t.scenario.compare:
             if c.reporter != "refused" or c.key not in refused:
@@ -613,9 +615,9 @@ class NationalRun:
                         str(dt.date(1970, 1, 1) + dt.timedelta(days=t.start + i)),
                         int(acc["totals"][i, kernel.T_RECORDS]),
                         int(att.sum()),
-                        int(att[:, 3].sum()),
-                        int(att[flight, 3]) if flight is not None else 0,
-                        int(att[rail, 3]) if rail is not None else 0,
+                        int(att[:, 3].sum() + acc["retries"][i].sum()),
+                        int(att[flight, 3] + acc["retries"][i, flight]) if flight is not None else 0,
+                        int(att[rail, 3] + acc["retries"][i, rail]) if rail is not None else 0,
                         int(acc["totals"][i, kernel.T_NEW_LISTINGS]),
                         int(black[d]),
                         *[int(stock[j, 0, d]) for j in range(len(t.list_ids))],

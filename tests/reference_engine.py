@@ -4,6 +4,10 @@ It reads the rulebook models directly and follows docs/engine.md line by line â€
 and tiers models, rules on several categories, network terms, lists, measures on lists, grades
 and score thresholds, fines (each record fined by the version in force on its day) and rulebooks
 that ended â€” and the property test checks the vectorised engine against it. Slow by design.
+
+Citizen reports (issue #16, item 5) are held the plain way too (:func:`counts`): day by day, a
+report counts once confirmed, or once 3 distinct reporters (repeats of one reporter inside 30
+days of their first report excluded) have reported its subject and category within 30 days.
 """
 
 from __future__ import annotations
@@ -82,6 +86,65 @@ class Rec:
     value: float
     source: str
     corrects: str | None = None
+    reported_by: str | None = None
+
+
+INFORMANTS = ("citizen_report",)
+
+
+@dataclass(frozen=True)
+class Review:
+    """The review of citizen reports: quorum, window (days), decisions (id -> (outcome, day))."""
+
+    quorum: int = 3
+    window: int = 30
+    decisions: dict[str, tuple[str, dt.date]] = field(default_factory=dict)
+
+
+def counts(records: list[Rec], subjects: set[str], day: dt.date, review: Review) -> set[str]:
+    """The ids of the records that count as of ``day`` as far as the review goes (corrections
+    and annulled records are left to the caller): every record that is not a report, and the
+    reports confirmed by ``day`` or in a quorum reached by ``day``."""
+    annulled = {r.corrects for r in records if r.corrects}
+    live = [r for r in records if not r.corrects and r.id not in annulled]
+    out = {r.id for r in live if r.source not in INFORMANTS}
+    if review.quorum <= 0:
+        return out | {r.id for r in live}
+    reports = sorted((r for r in live if r.source in INFORMANTS), key=lambda r: (r.day, r.seq))
+    w = dt.timedelta(days=review.window)
+    firsts: list[Rec] = []
+    opened: dict[tuple[str, str, str], dt.date] = {}
+    for r in reports:
+        if review.decisions.get(r.id, ("",))[0] == "rejected":
+            continue
+        if r.reported_by is None or r.reported_by not in subjects:
+            continue
+        key = (r.reported_by, r.subject, r.category)
+        if key in opened and r.day - opened[key] < w:
+            continue  # a repeat inside the window of this reporter's first report
+        opened[key] = r.day
+        firsts.append(r)
+    for r in reports:
+        outcome, on = review.decisions.get(r.id, ("", None))
+        if outcome == "rejected":
+            continue
+        if outcome == "confirmed" and max(on, r.day) <= day:
+            out.add(r.id)
+            continue
+        if r not in firsts:
+            continue
+        t = r.day
+        while t <= day and t < r.day + w:
+            seen = {
+                x.reported_by
+                for x in firsts
+                if x.subject == r.subject and x.category == r.category and t - w < x.day <= t
+            }
+            if len(seen) >= review.quorum:
+                out.add(r.id)
+                break
+            t += dt.timedelta(days=1)
+    return out
 
 
 @dataclass
@@ -134,7 +197,13 @@ class Reference:
     """One rulebook as of one day, evaluated the slow way."""
 
     def __init__(
-        self, book: Rulebook, subjects: list[Subject], records: list[Rec], relations: list[Rel], day: dt.date
+        self,
+        book: Rulebook,
+        subjects: list[Subject],
+        records: list[Rec],
+        relations: list[Rel],
+        day: dt.date,
+        review: Review | None = None,
     ) -> None:
         self.book, self.day = book, day
         self.v = book.version_on(day)
@@ -143,8 +212,13 @@ class Reference:
             self.v = replace(self.v, scores={}, rules={}, lists={}, measures={})
         self.subjects = {s.id: s for s in subjects}
         annulled = {r.corrects for r in records if r.corrects}
+        counted = counts(records, {s.id for s in subjects}, day, review or Review())
         self.records = sorted(
-            (r for r in records if r.day <= day and not r.corrects and r.id not in annulled),
+            (
+                r
+                for r in records
+                if r.day <= day and not r.corrects and r.id not in annulled and r.id in counted
+            ),
             key=lambda r: (r.day, r.seq),
         )
         self.relations = relations
@@ -566,10 +640,15 @@ def _merge(spans: list[tuple[dt.date | None, dt.date]]) -> tuple[dt.date | None,
 
 
 def evaluate(
-    books: list[Rulebook], subjects: list[Subject], records: list[Rec], relations: list[Rel], day: dt.date
+    books: list[Rulebook],
+    subjects: list[Subject],
+    records: list[Rec],
+    relations: list[Rel],
+    day: dt.date,
+    review: Review | None = None,
 ) -> Result:
     """Every rulebook as of ``day``; outcomes combine across rulebooks (strongest wins)."""
     out = Result()
     for book in books:
-        Reference(book, subjects, records, relations, day).evaluate(out)
+        Reference(book, subjects, records, relations, day, review).evaluate(out)
     return out

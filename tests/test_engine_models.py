@@ -4,6 +4,7 @@ a company's serious dishonesty reaching its legal representative)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from socialcredit.engine import Engine, EngineError
+from socialcredit.engine.reports import DECISIONS_SCHEMA, ReportReview
 from socialcredit.records import records_table
 from socialcredit.registry import Registry
 from socialcredit.rulebooks.resolve import resolve
@@ -137,7 +139,14 @@ def test_infractions_take_the_licence_to_zero_and_the_exam_restores_it() -> None
         ("c", "dog", "pet.dog_off_leash", "2018-01-15", "citizen_report"),
         ("d", "dog", "pet.owner_exam_passed", "2018-03-20", "public_security"),
     )
-    bound = Engine(["jinan-dogs"]).bind(rows, reg)
+    # the citizen report counts once a department has confirmed it (issue #16, item 5)
+    confirmed = pa.Table.from_pylist(
+        [{"record": "c", "outcome": "confirmed", "on": dt.date(2018, 1, 20)}], schema=DECISIONS_SCHEMA
+    )
+    held = Engine(["jinan-dogs"]).bind(rows, reg)
+    assert held.evaluate("2018-03-01").score_of("dog")[0] == 3  # held for review: −3 twice
+    bound = held.with_reports(ReportReview(decisions=confirmed))
+    assert bound.evaluate("2018-01-19").score_of("dog")[0] == 3  # not yet confirmed
     assert bound.evaluate("2018-03-01").score_of("dog")[0] == 0
     assert bound.decide("wang", "pet.keep_dog", on="2018-03-01").outcome == "denied"
     assert bound.decide("wang", "pet.keep_dog", on="2018-05-01").outcome == "allowed"

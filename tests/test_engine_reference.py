@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import reference_engine as ref
 from socialcredit.engine import OUTCOMES, Engine
+from socialcredit.engine.reports import DECISIONS_SCHEMA, ReportReview
 from socialcredit.records import records_table
 from socialcredit.registry import RELATIONS_SCHEMA, SUBJECTS_SCHEMA, Registry
 from socialcredit.rulebooks.resolve import resolve
@@ -30,7 +31,7 @@ CATS = [
     "finance.loan_arrears",
     "judicial.credit_repaired",
 ]
-SOURCES = ["court", "bank", "civil_affairs"]
+SOURCES = ["court", "bank", "civil_affairs", "citizen_report"]
 ACTIONS = ["travel.flight", "travel.train", "finance.loan", "rental.deposit_free"]
 CHANNELS = ["disclose.credit_website", "disclose.model_poster"]
 START = dt.date(2019, 1, 1)
@@ -406,7 +407,7 @@ def rulebooks(draw: Any, ident: str = "rand", featured: bool = False) -> Any:
 
 
 @st.composite
-def worlds(draw: Any) -> tuple[list[ref.Subject], list[ref.Rel], list[ref.Rec], dt.date]:
+def worlds(draw: Any) -> tuple[list[ref.Subject], list[ref.Rel], list[ref.Rec], dt.date, ref.Review]:
     n = draw(st.integers(1, 4))
     subjects = []
     for i in range(n):
@@ -456,13 +457,51 @@ def worlds(draw: Any) -> tuple[list[ref.Subject], list[ref.Rel], list[ref.Rec], 
                 value=float(draw(st.integers(0, 12))),
                 source=draw(st.sampled_from(SOURCES)),
                 corrects=corrects,
+                # a citizen report's reporter: a subject, one the registry lacks, or none
+                reported_by=draw(st.sampled_from([*(f"s{j}" for j in range(n)), "ghost", None])),
             )
         )
+    # bursts of citizen reports about one subject and category (repeats, quorums)
+    for _ in range(draw(st.integers(0, 3))):
+        about, cat = f"s{draw(st.integers(0, n - 1))}", draw(st.sampled_from(CATS))
+        base = draw(st.integers(0, 50))
+        for _ in range(draw(st.integers(1, 6))):
+            i = len(recs)
+            recs.append(
+                ref.Rec(
+                    seq=i + 1,
+                    id=f"r{i}",
+                    subject=about,
+                    category=cat,
+                    day=START + dt.timedelta(days=base + draw(st.integers(0, 12))),
+                    value=float(draw(st.integers(0, 12))),
+                    source="citizen_report",
+                    reported_by=draw(st.sampled_from([*(f"s{j}" for j in range(n)), "ghost", None])),
+                )
+            )
     if recs and draw(st.booleans()):  # just after a record: where listings and expiries turn
         day = draw(st.sampled_from(recs)).day + dt.timedelta(days=draw(st.integers(0, 14)))
     else:
         day = START + dt.timedelta(days=draw(st.integers(0, 75)))
-    return subjects, rels, recs, day
+    # the review of citizen reports: a quorum and window small enough to be met, decisions
+    decisions = {}
+    for r in recs:
+        if r.source == "citizen_report" and draw(st.integers(0, 3)) == 0:
+            on = START + dt.timedelta(days=draw(st.integers(0, 75)))
+            decisions[r.id] = (draw(st.sampled_from(["confirmed", "rejected"])), on)
+    review = ref.Review(
+        quorum=draw(st.sampled_from([0, 1, 2, 2, 3])),
+        window=draw(st.sampled_from([1, 5, 30])),
+        decisions=decisions,
+    )
+    return subjects, rels, recs, day, review
+
+
+def engine_review(review: ref.Review) -> ReportReview:
+    """The reference's review as the engine's input."""
+    rows = [{"record": k, "outcome": o, "on": on} for k, (o, on) in review.decisions.items()]
+    table = pa.Table.from_pylist(rows, schema=DECISIONS_SCHEMA)
+    return ReportReview(quorum=review.quorum, window_days=review.window, decisions=table)
 
 
 def as_inputs(
@@ -509,6 +548,7 @@ def as_inputs(
                 "source": r.source,
                 "value": r.value,
                 "corrects": r.corrects,
+                "reported_by": r.reported_by,
             }
             for r in recs
         ]
@@ -516,8 +556,10 @@ def as_inputs(
     return table, Registry(sub, rel)
 
 
-def engine_result(books: list[Any], table: pa.Table, registry: Registry, day: dt.date) -> ref.Result:
-    return result_of(Engine(books).evaluate(table, registry, day))
+def engine_result(
+    books: list[Any], table: pa.Table, registry: Registry, day: dt.date, review: ReportReview | None = None
+) -> ref.Result:
+    return result_of(Engine(books).evaluate(table, registry, day, reports=review))
 
 
 def result_of(ev: Any) -> ref.Result:
@@ -559,12 +601,12 @@ def same(got: ref.Result, want: ref.Result) -> None:
 
 
 def check(books: list[Any], world: Any) -> None:
-    subjects, rels, recs, day = world
+    subjects, rels, recs, day, review = world
     table, registry = as_inputs(subjects, rels, recs)
-    want = ref.evaluate(books, subjects, recs, rels, day)
-    same(engine_result(books, table, registry, day), want)
+    want = ref.evaluate(books, subjects, recs, rels, day, review)
+    same(engine_result(books, table, registry, day, engine_review(review)), want)
     # single decisions agree with the batch
-    ev = Engine(books).evaluate(table, registry, day)
+    ev = Engine(books).evaluate(table, registry, day, reports=engine_review(review))
     for (sid, action), code in want.outcomes.items():
         assert ev.decide(sid, action).outcome == OUTCOMES[code]
 
@@ -594,19 +636,19 @@ def test_two_rulebooks_combine_like_the_reference(a: Any, b: Any, world: Any) ->
 def test_incremental_updates_equal_the_batch_and_the_reference(book: Any, world: Any, data: Any) -> None:
     """Records arriving in two batches (the second may annul records of the first), applied to
     an evaluated state, give exactly the batch result, and the reference's."""
-    subjects, rels, recs, day = world
+    subjects, rels, recs, day, review = world
     k = data.draw(st.integers(0, len(recs)))
     table, registry = as_inputs(subjects, rels, recs)
     first, _ = as_inputs(subjects, rels, recs[:k])
     rest, _ = as_inputs(subjects, rels, recs[k:])
     engine = Engine([book])
-    bound = engine.bind(first, registry)
+    bound = engine.bind(first, registry, reports=engine_review(review))
     bound.incremental = True
     bound.evaluate(day)
     later = bound.extend(rest, registry if data.draw(st.booleans()) else None)
     got = result_of(later.evaluate(day))
-    batch = result_of(Engine([book]).evaluate(table, registry, day))
+    batch = result_of(Engine([book]).evaluate(table, registry, day, reports=engine_review(review)))
     assert got.scores == batch.scores and got.lists == batch.lists
     assert got.outcomes == batch.outcomes and got.disclosed == batch.disclosed
     assert got.fines == batch.fines
-    same(got, ref.evaluate([book], subjects, recs, rels, day))
+    same(got, ref.evaluate([book], subjects, recs, rels, day, review))

@@ -161,6 +161,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
         },
         ok=404,
     ),
+    # citizen reports held for review (docs/security.md, issue #16 item 5)
+    ("GET", "/v1/reports"): Entry(OFFICERS, _get("/v1/reports")),
+    ("POST", "/v1/reports/{record_id}/decision"): Entry(  # no such record: 404 past the role check
+        OFFICERS,
+        lambda w, t: {
+            "url": "/v1/reports/matrix-no-such-report/decision",
+            "json": {"outcome": "rejected", "reasons": "matrix"},
+        },
+        ok=404,
+    ),
     # FastAPI's own
     ("GET", "/openapi.json"): Entry(PUBLIC, _get("/openapi.json")),
     ("GET", "/docs"): Entry(PUBLIC, _get("/docs")),

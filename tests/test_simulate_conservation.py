@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
+from socialcredit.dueprocess.reports import report_review
 from socialcredit.engine import Engine
 from socialcredit.ledger import open_ledger, verify
 from socialcredit.simulate import load_scenario
@@ -38,6 +39,8 @@ def test_the_ledger_scores_to_the_simulators_final_state(tmp_path: Path, feedbac
     with open_ledger(tmp_path / "ledger.db") as ledger:
         assert verify(ledger).ok
         records, registry = ledger.records_table(), ledger.registry()
+        # the run's reports, upheld by its own review, are confirmed in the actions chain
+        review = report_review(ledger)
     assert records.num_rows == pq.read_table(tmp_path / "records.parquet").num_rows
     assert len(set(records.column("id").to_pylist())) == records.num_rows
     ended = model.datacollector.total("ties_cut", "ties") + model.datacollector.total("jobs_lost", "jobs")
@@ -51,7 +54,8 @@ def test_the_ledger_scores_to_the_simulators_final_state(tmp_path: Path, feedbac
         for loop, reporter in LOOP_REPORTERS.items():
             if loop != "avoidance":
                 assert model.datacollector.total(reporter) > 0, reporter
-    ev = Engine(["national", "rongcheng"]).evaluate(records, registry, sc.end)
+    assert review.decisions.num_rows == reported
+    ev = Engine(["national", "rongcheng"]).evaluate(records, registry, sc.end, reports=review)
     assert ev.to_table().equals(final)
     assert final.num_rows > 800 and final["grade"].null_count < final.num_rows
 

@@ -15,6 +15,7 @@ from socialcredit.cli import (
     objection,
     proof,
     report,
+    reports,
     rulebook,
     service,
     simulate,
@@ -38,6 +39,7 @@ simulate.register(app)
 report.register(app)
 proof.register(app)
 objection.register(app)
+reports.register(app)
 
 
 def main() -> None:

@@ -55,6 +55,7 @@ def _day(text: str | None) -> dt.date:
 
 
 def _evaluate(db: str, rulebooks: list[str] | None, day: dt.date):
+    from socialcredit.dueprocess.reports import report_review
     from socialcredit.engine import Engine
     from socialcredit.ledger import open_ledger
 
@@ -64,7 +65,8 @@ def _evaluate(db: str, rulebooks: list[str] | None, day: dt.date):
         engine = Engine(rulebooks or ["national"])
         with open_ledger(db, create=False) as ledger:
             records, registry = ledger.records_table(), ledger.registry()
-        return engine.evaluate(records, registry, day)
+            reports = report_review(ledger)  # citizen reports held until confirmed (issue #16)
+        return engine.evaluate(records, registry, day, reports=reports)
     except SocialCreditError as exc:
         fail(str(exc).splitlines()[0])
         raise

@@ -285,8 +285,10 @@ def compare_cmd(
     from socialcredit.simulate.dueprocess import compare, render_markdown
 
     a, b = _day(start), _day(end)
+    from socialcredit.dueprocess.reports import report_review
+
     with _open(db) as ledger:
-        records, registry = ledger.records_table(), ledger.registry()
+        records, registry, reports = ledger.records_table(), ledger.registry(), report_review(ledger)
     try:
         report = compare(
             records,
@@ -298,6 +300,7 @@ def compare_cmd(
             error_rate=error_rate,
             object_rate=object_rate,
             seed=seed,
+            reports=reports,
         )
     except ValueError as exc:
         fail(str(exc))
@@ -327,7 +330,11 @@ def repair_cmd(
     engine = _engine(rulebook)
     with _open(db) as ledger:
         try:
-            ev = engine.evaluate(ledger.records_table(), ledger.registry(), day)
+            from socialcredit.dueprocess.reports import report_review
+
+            ev = engine.evaluate(
+                ledger.records_table(), ledger.registry(), day, reports=report_review(ledger)
+            )
             out = repair_options(ev, subject)
         except (EngineError, SocialCreditError) as exc:
             fail(f"subject: {str(exc).splitlines()[0]}")

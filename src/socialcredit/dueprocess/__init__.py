@@ -12,6 +12,9 @@ on and off, so that the same population can be run both ways:
   objection appends a correction record (``corrects``).
 * :mod:`~socialcredit.dueprocess.repair` — credit repair: what each rulebook lets a subject do, and
   the national procedure (facts 1.4) as events.
+* :mod:`~socialcredit.dueprocess.reports` — the review of citizen reports (issue #16): held until
+  a department confirms them (``report.confirmed``) or a quorum of distinct reporters reports the
+  same, never counted once rejected (``report.rejected``); the engine's ``reports`` input.
 * :mod:`~socialcredit.dueprocess.retention` — expiry of negative records and the purge of a
   record's content after the retention period, its hash kept in the chain.
 

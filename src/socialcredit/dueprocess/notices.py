@@ -194,7 +194,8 @@ def issue_notices(
 
 def timeline(ledger: Ledger, subject: str) -> list[dict[str, Any]]:
     """Everything that happened in ``subject``'s file, oldest first: records (and corrections),
-    notices issued, objection and repair steps — each with its day, kind, who and why."""
+    notices issued, objection and repair steps, review decisions on citizen reports — each with
+    its day, kind, who and why."""
     out: list[dict[str, Any]] = []
     for r in ledger.records_of(subject):
         kind = "record.correction" if r.get("corrects") else "record"
@@ -209,7 +210,7 @@ def timeline(ledger: Ledger, subject: str) -> list[dict[str, Any]]:
             }
         )
     for a in read_actions(ledger, subject=subject):
-        if not a["kind"].startswith(("notice.", "objection.", "repair.")):
+        if not a["kind"].startswith(("notice.", "objection.", "repair.", "report.")):
             continue
         day = (a["payload"] or {}).get("on") or a["at"][:10]
         out.append(

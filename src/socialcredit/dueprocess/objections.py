@@ -472,10 +472,14 @@ def due_process(ledger: Ledger, policy: DueProcess | None = None) -> DueProcess:
 
 def bind_ledger(engine: Any, ledger: Ledger, policy: DueProcess | None = None) -> Any:
     """``engine`` bound to the ledger's records and registry under ``policy`` with the ledger's
-    objections (:func:`due_process`): a :class:`socialcredit.engine.Bound`. Without ``policy``
-    the original behaviour: no notice, objections change nothing until a correction annuls."""
+    objections (:func:`due_process`) and its review decisions on citizen reports
+    (:func:`socialcredit.dueprocess.reports.report_review`): a
+    :class:`socialcredit.engine.Bound`. Without ``policy`` the original behaviour: no notice,
+    objections change nothing until a correction annuls."""
+    from socialcredit.dueprocess.reports import report_review
+
     dp = due_process(ledger, policy) if policy is not None else None
-    return engine.bind(ledger.records_table(), ledger.registry(), dp)
+    return engine.bind(ledger.records_table(), ledger.registry(), dp, report_review(ledger))
 
 
 def listing_records(ev: Any, subject: str, list_id: str, rulebook: str | None = None) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from socialcredit.engine.evaluate import Engine, Evaluation
+from socialcredit.engine.reports import ReportReview
 from socialcredit.records import records_table
 from socialcredit.registry import RELATIONS_SCHEMA, SUBJECTS_SCHEMA, Registry
 from socialcredit.rulebooks import Rulebook, load_rulebook
@@ -85,7 +86,12 @@ def outcome_of(ev: Evaluation, subject: str) -> dict[str, Any]:
 
 
 def run_case(case: Any, rulebook: Rulebook | str | None) -> dict[str, dict[str, Any]]:
-    """Evaluate ``case`` under ``rulebook`` (default: the case's own) as of ``case.as_of``."""
+    """Evaluate ``case`` under ``rulebook`` (default: the case's own) as of ``case.as_of``.
+
+    A case's records are the facts it states: a citizen report in a case is one the review
+    upheld, so none is held (``ReportReview(quorum=0)``; :mod:`socialcredit.engine.reports`)."""
     book = rulebook if rulebook is not None else load_rulebook(case.rulebook)
-    ev = Engine([book]).evaluate(case_records(case), case_registry(case), case.as_of)
+    ev = Engine([book]).evaluate(
+        case_records(case), case_registry(case), case.as_of, reports=ReportReview(quorum=0)
+    )
     return {alias: outcome_of(ev, alias) for alias in case.subjects}

@@ -141,7 +141,10 @@ class RecordArrays:
 
     ``categories`` and ``sources`` name the codes; ``ids`` (record ids) may be ``None`` when the
     caller has none (then ``#<position>`` stands in). ``source`` may be ``None`` (every ``by:``
-    condition then holds).
+    condition then holds). ``reporter`` is the subject code of ``reported_by`` (-1: none or
+    unknown; ``None``: no record names one). ``reviewed`` says that the informant reports among
+    these records were reviewed and upheld before they arrived (the simulator's informants loop):
+    none of them is held for review (:mod:`socialcredit.engine.reports`).
     """
 
     subject: np.ndarray
@@ -153,6 +156,8 @@ class RecordArrays:
     source: np.ndarray | None = None
     sources: tuple[str, ...] = ()
     ids: pa.Array | None = None
+    reporter: np.ndarray | None = None
+    reviewed: bool = False
 
     def __len__(self) -> int:
         return len(self.subject)
@@ -218,7 +223,11 @@ def records_from_table(table: pa.Table, subjects: SubjectArrays) -> RecordArrays
         void |= _as_numpy(has).astype(bool)
         target = pc.index_in(corrects.filter(has), value_set=ids).drop_null()
         void[_as_numpy(target).astype(np.int64)] = True
-    return RecordArrays(subject, category, day, value, void, categories, source, sources, ids)
+    reporter = None
+    if n and "reported_by" in table.column_names and table["reported_by"].null_count < n:
+        at = pc.index_in(table["reported_by"].combine_chunks(), value_set=subjects.ids)
+        reporter = _as_numpy(at.fill_null(-1)).astype(np.int32)
+    return RecordArrays(subject, category, day, value, void, categories, source, sources, ids, reporter)
 
 
 def _region_code(text: str | None) -> int:
@@ -353,6 +362,11 @@ def append_records(
     if old.ids is not None or new.ids is not None:
         ids = pa.concat_arrays([numbered(old.ids, 0, n_old), numbered(new.ids, n_old, len(new))])
     void = np.concatenate([old.void, new.void])
+    reporter = None
+    if old.reporter is not None or new.reporter is not None:
+        reporter = np.concatenate(
+            [x.reporter if x.reporter is not None else np.full(len(x), -1, np.int32) for x in (old, new)]
+        )
     if isinstance(table, pa.Table) and len(new) and "corrects" in table.column_names:
         known = pc.is_valid(pc.index_in(table["subject"], value_set=subjects.ids))
         corrects = table["corrects"].filter(known).combine_chunks()
@@ -370,4 +384,6 @@ def append_records(
         source,
         sources,
         ids,
+        reporter,
+        old.reviewed and new.reviewed,
     )

@@ -11,6 +11,13 @@ dueprocess=DueProcess(...))`` delays black listings by their notice period and l
 suspend them (:class:`socialcredit.engine.lists.DueProcess`); without it the engine behaves as the
 original system does, a listing in force on its record's day. ``Evaluation.pending`` lists the
 listings proposed and not yet in force.
+
+Informant reports (``citizen_report``) are held out of evaluation until a department confirms
+them or a quorum of distinct reporters reports the same subject (issue #16, item 5;
+:mod:`socialcredit.engine.reports`): as of ``D`` a held report counts for nothing, as an annulled
+record does. The policy and the decisions are an input too: ``Engine.bind(records, registry,
+reports=ReportReview(...))`` (default: 3 distinct reporters within 30 days, nothing confirmed).
+``Evaluation.held`` lists the reports held as of the evaluation date.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ from socialcredit.engine.points import (
     tier_scores,
 )
 from socialcredit.engine.propagate import Links, follow, propagated_reasons
+from socialcredit.engine.reports import ReportReview, Review, describe, review_of
 from socialcredit.registry import SUBJECT_KINDS, Registry
 from socialcredit.rulebooks import Rulebook, load_rulebook
 from socialcredit.vocabulary import vocabulary
@@ -155,16 +163,19 @@ class Engine:
         records: pa.Table | RecordArrays,
         registry: Registry | tuple[SubjectArrays, RelationArrays],
         dueprocess: DueProcess | None = None,
+        reports: ReportReview | None = None,
     ) -> Bound:
         """Intern records and registry once, for evaluations on any number of dates (with
-        ``dueprocess``: notice periods and objections, see :class:`DueProcess`)."""
+        ``dueprocess``: notice periods and objections, see :class:`DueProcess`; ``reports``: the
+        review of informant reports, default :class:`ReportReview` — see
+        :mod:`socialcredit.engine.reports`)."""
         if isinstance(registry, Registry):
             subjects = subjects_from_registry(registry)
             relations = relations_from_registry(registry, subjects)
         else:
             subjects, relations = registry
         recs = records if isinstance(records, RecordArrays) else records_from_table(records, subjects)
-        return Bound(self, recs, subjects, relations, dueprocess)
+        return Bound(self, recs, subjects, relations, dueprocess, reports)
 
     def evaluate(
         self,
@@ -172,9 +183,10 @@ class Engine:
         registry: Registry | tuple[SubjectArrays, RelationArrays],
         as_of: dt.date | str | int,
         dueprocess: DueProcess | None = None,
+        reports: ReportReview | None = None,
     ) -> Evaluation:
         """Evaluate ``records`` and ``registry`` as of ``as_of`` (see the module docstring)."""
-        return self.bind(records, registry, dueprocess).evaluate(as_of)
+        return self.bind(records, registry, dueprocess, reports).evaluate(as_of)
 
 
 class Bound:
@@ -187,9 +199,12 @@ class Bound:
         subjects: SubjectArrays,
         relations: RelationArrays,
         dueprocess: DueProcess | None = None,
+        reports: ReportReview | None = None,
     ) -> None:
         self.engine, self.records, self.subjects, self.relations = (engine, records, subjects, relations)
         self.dueprocess = dueprocess
+        self.reports = reports if reports is not None else ReportReview()
+        self._review: Review | None = None
         self._objections: ObjectionArrays | None = None
         self._void = np.flatnonzero(records.void)
         self._cache: dict[int, Evaluation] = {}
@@ -218,7 +233,7 @@ class Bound:
                 )
             relations = relations_from_registry(registry, subjects)
         recs = append_records(self.records, records, subjects)
-        out = Bound(self.engine, recs, subjects, relations, self.dueprocess)
+        out = Bound(self.engine, recs, subjects, relations, self.dueprocess, self.reports)
         out.incremental = self.incremental
         if self.incremental and len(recs.categories) == len(self.records.categories):
             out._passes = dict(self._passes)
@@ -226,9 +241,34 @@ class Bound:
 
     def with_dueprocess(self, dueprocess: DueProcess | None) -> Bound:
         """The same records and registry under other due process (``None``: the original)."""
-        out = Bound(self.engine, self.records, self.subjects, self.relations, dueprocess)
+        out = Bound(self.engine, self.records, self.subjects, self.relations, dueprocess, self.reports)
+        out.incremental, out._passes, out._review = self.incremental, self._passes, self._review
+        return out
+
+    def with_reports(self, reports: ReportReview | None) -> Bound:
+        """The same records and registry under another review of informant reports (other
+        decisions, quorum or window); ``None``: the default :class:`ReportReview`."""
+        out = Bound(self.engine, self.records, self.subjects, self.relations, self.dueprocess, reports)
         out.incremental, out._passes = self.incremental, self._passes
         return out
+
+    @property
+    def review(self) -> Review:
+        """Every record's review (:func:`socialcredit.engine.reports.review_of`), computed once."""
+        if self._review is None:
+            self._review = review_of(self.records, self.reports)
+        return self._review
+
+    def records_on(self, day: int) -> RecordArrays:
+        """The records as the evaluation as of ``day`` sees them: the informant reports held on
+        that day marked ``void`` (they count for nothing, as annulled records do)."""
+        review = self.review
+        if not review.any_held:
+            return self.records
+        held = review.held_on(day)
+        if not held.any():
+            return self.records
+        return replace(self.records, void=self.records.void | held)
 
     @property
     def objections(self) -> ObjectionArrays:
@@ -268,6 +308,7 @@ class Evaluation:
     profiles: Profiles
     _tables: dict[str, pa.Table] = field(default_factory=dict, repr=False)
     _on: str = field(default="", repr=False)
+    _records: RecordArrays | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._on = self.as_of.isoformat()
@@ -282,7 +323,38 @@ class Evaluation:
 
     @property
     def records(self) -> RecordArrays:
-        return self.bound.records
+        """The records as this evaluation saw them (reports held on its date are ``void``)."""
+        return self._records if self._records is not None else self.bound.records
+
+    def held(self, subject: str | None = None) -> list[dict[str, Any]]:
+        """The informant reports about ``subject`` (everyone when ``None``) that occurred on or
+        before the evaluation date and do not count on it — held for review, repeats, rejected —
+        oldest first: ``record, category, date, source, state, why``. The reporter is masked:
+        no field names who reported (docs/security.md)."""
+        review = self.bound.review
+        if not review.any_held:
+            return []
+        recs = self.bound.records
+        mask = (review.state > 0) & (recs.day <= self.day) & review.held_on(self.day)
+        if subject is not None:
+            mask &= recs.subject == self.code(subject)
+        out = []
+        for pos in np.flatnonzero(mask):
+            p = int(pos)
+            out.append(
+                {
+                    "record": recs.record_id(p),
+                    "subject": self.subjects.id(int(recs.subject[p])),
+                    "category": recs.categories[int(recs.category[p])],
+                    "date": iso(int(recs.day[p])),
+                    "source": recs.sources[int(recs.source[p])] if recs.source is not None else None,
+                    "state": review.state_on(p, self.day),
+                    "why": describe(review, p, self.day, self.bound.reports),
+                    "reported_by": "(masked)",
+                }
+            )
+        out.sort(key=lambda r: (r["date"], r["record"]))
+        return out
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -606,7 +678,8 @@ def _dates(days: np.ndarray) -> pa.Array:
 
 def evaluate(bound: Bound, day: int) -> Evaluation:
     """Evaluate every rulebook of ``bound.engine`` as of ``day``."""
-    engine, recs, subjects = bound.engine, bound.records, bound.subjects
+    engine, recs, subjects = bound.engine, bound.records_on(day), bound.subjects
+    void = bound._void if recs is bound.records else np.flatnonzero(recs.void)
     cvs = [engine.compiled(i, day, recs.categories) for i in range(len(engine.rulebooks))]
     side = set().union(*(cv.side_cats() for cv in cvs))
     groups = [g for cv in cvs for g in cv.groups]
@@ -641,7 +714,7 @@ def evaluate(bound: Bound, day: int) -> Evaluation:
                         bound.relations,
                         day,
                         plain,
-                        bound._void,
+                        void,
                     )
                     sums.append(x)
                     models += ms
@@ -692,7 +765,7 @@ def evaluate(bound: Bound, day: int) -> Evaluation:
                 fines(periods, recs, subjects, day) if periods else Fines.empty(),
             )
         )
-    return Evaluation(day, bound, results, build_profiles(results, len(subjects)))
+    return Evaluation(day, bound, results, build_profiles(results, len(subjects)), _records=recs)
 
 
 def _targets(

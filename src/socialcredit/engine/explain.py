@@ -4,7 +4,9 @@ recorded while it computed (:class:`~socialcredit.engine.points.Trace`, the list
 
 Each rulebook's part also lists the ``fines`` imposed on the subject (record, rule, the version
 that imposed it, yuan, citation) and, for a rulebook that has ended, the day it ended (``ended``:
-none of its rules apply any more).
+none of its rules apply any more). ``held`` lists the informant reports about the subject that do
+not count on the day (held for review, repeats, rejected; the reporter masked), when there are
+any (:mod:`socialcredit.engine.reports`).
 
 ``Explanation.to_dict()`` is the ``--json`` form; ``Explanation.render()`` the text form.
 """
@@ -55,9 +57,13 @@ class Explanation:
     kind: str | None
     as_of: str
     rulebooks: list[dict[str, Any]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"subject": self.subject, "kind": self.kind, "as_of": self.as_of, "rulebooks": self.rulebooks}
+        out = {"subject": self.subject, "kind": self.kind, "as_of": self.as_of, "rulebooks": self.rulebooks}
+        if self.held:
+            out["held"] = self.held
+        return out
 
     def render(self) -> str:
         """Plain text, one fact per line."""
@@ -107,6 +113,12 @@ class Explanation:
                     f"      {c['record'] or '-'} → "
                     f"{c['list'] or (('grade ' + c['grade']) if c['grade'] else _score_step(c))} → "
                     f"{c['memorandum'] or '-'} → {what}"
+                )
+        if self.held:
+            out.append("\n[reports that do not count (the reporter masked)]")
+            for h in self.held:
+                out.append(
+                    f"  {h['record']} {h['date']} {h['category']} ({h['source']}): {h['state']} — {h['why']}"
                 )
         return "\n".join(out)
 
@@ -514,7 +526,8 @@ def explain(ev: Evaluation, code: int) -> Explanation:
     mine = np.flatnonzero(recs.subject == code)
     mine = mine[recs.day[mine] <= ev.day]
     out = Explanation(ev.subjects.id(code), kind_name(int(ev.subjects.kind[code])), ev.as_of.isoformat())
-    annulled = [_record(ev, int(p)) for p in mine if recs.void[p]]
+    annulled = [_record(ev, int(p)) for p in mine if ev.bound.records.void[p]]
+    out.held = [{k: v for k, v in h.items() if k != "subject"} for h in ev.held(out.subject)]
     for ri, res in enumerate(ev.results):
         lists = _lists(ev, res, code)
         out.rulebooks.append(

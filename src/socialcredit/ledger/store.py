@@ -639,6 +639,16 @@ class Ledger:
             ).all()
         return [{"seq": seq, **json.loads(text)} for seq, text in rows]
 
+    def record(self, record_id: str) -> dict[str, Any] | None:
+        """One record by its id (canonical form plus ``seq``), or ``None``."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(schema.records.c.seq, schema.records.c.canonical).where(
+                    schema.records.c.id == record_id
+                )
+            ).first()
+        return None if row is None else {"seq": row[0], **json.loads(row[1])}
+
     def registry_lines(self) -> Iterator[dict[str, Any]]:
         """Every registry change, in order, as the canonical line that was imported."""
         with self.engine.connect() as conn:

@@ -39,6 +39,7 @@ def replay(run: RunData, regime: str, subjects: list[str]) -> list[dict[str, Any
     """Rows ``date, subject, score, grade, score_model, lists`` for ``subjects`` on every
     month's last day; empty when the run cannot be replayed (no records, interventions)."""
     from socialcredit.engine import Engine
+    from socialcredit.engine.reports import ReportReview
     from socialcredit.simulate.model import population_spec
     from socialcredit.simulate.reporters import standing
     from socialcredit.simulate.scenario import Scenario
@@ -54,7 +55,8 @@ def replay(run: RunData, regime: str, subjects: list[str]) -> list[dict[str, Any
     # the engine reads the record's local day; occurred_at carries its local offset
     local_day = pc.utf8_slice_codeunits(records["occurred_at"], 0, 10).cast(pa.date32())
     records = records.append_column("day", local_day)
-    bound = Engine(run.manifest["regimes"][regime]).bind(records, registry)
+    # the run's citizen reports were upheld by its own review: none is held (as in the run)
+    bound = Engine(run.manifest["regimes"][regime]).bind(records, registry, reports=ReportReview(quorum=0))
     ids = bound.subjects.ids.to_pylist()
     code_of = {s: i for i, s in enumerate(ids)}
     codes = np.array([code_of[s] for s in subjects if s in code_of], np.int64)

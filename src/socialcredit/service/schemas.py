@@ -154,6 +154,18 @@ class NoticeOut(BaseModel):
     object_at: str = Field(description="Where to object: the portal's objections page.")
 
 
+class HeldReportOut(BaseModel):
+    """A citizen report about the subject that does not count on the day (issue #16, item 5)."""
+
+    record: str
+    category: str
+    date: str
+    source: str | None = None
+    state: Literal["held", "repeat", "rejected", "anonymous"]
+    why: str
+    reported_by: str = Field("(masked)", description="Always masked: the subject is not told who reported.")
+
+
 class SubjectOut(BaseModel):
     """A subject's file as of a day: who they are, score, grade, lists and measures in force."""
 
@@ -173,6 +185,11 @@ class SubjectOut(BaseModel):
         default_factory=list,
         description="Listings proposed under due process that are not in force yet (docs/dueprocess.md); "
         "the rest of the file is the original system's, without due process.",
+    )
+    held: list[HeldReportOut] = Field(
+        default_factory=list,
+        description="Citizen reports held for review (not counted): waiting for a department's confirmation "
+        "or a quorum of distinct reporters, repeats of one reporter, rejected; the reporter masked.",
     )
 
 

@@ -3,9 +3,11 @@ audit machinery.
 
 Evaluations are cached per (ledger heads, rulebooks, date): the rulebooks are fixed for the life
 of the process, the heads are the hash-chain heads of records and registry. A write through the
-API marks the cache stale, so the next read re-reads the ledger and evaluates again; writes by
-other processes (``socialcredit ingest``) are noticed within ``head_check_seconds``. Incremental
-updates arrive with a later issue; until then a read after a write pays one full evaluation.
+API marks the cache stale, so the next read re-reads the ledger and evaluates again (after a
+review decision on a citizen report, :mod:`socialcredit.dueprocess.reports`, the bound records
+are kept and evaluated under the new decisions); writes by other processes (``socialcredit
+ingest``) are noticed within ``head_check_seconds``. Incremental updates arrive with a later
+issue; until then a read after a write pays one full evaluation.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from socialcredit.dueprocess.reports import report_review, review_head
 from socialcredit.engine import Bound, Engine, Evaluation
 from socialcredit.ingest.checks import Checks
 from socialcredit.ledger import Ledger, open_ledger
@@ -27,12 +30,13 @@ from socialcredit.service.tokens import Principal, verify_bearer
 
 __all__ = ["ServiceState"]
 
-Key = tuple[int, str, int, str]
+Key = tuple[int, str, int, str, int, int]
 
 
 @dataclasses.dataclass
 class Snapshot:
-    """The ledger as of one pair of chain heads, bound to the engine."""
+    """The ledger as of one pair of chain heads (and the review actions on citizen reports),
+    bound to the engine."""
 
     key: Key
     bound: Bound
@@ -112,7 +116,8 @@ class ServiceState:
             self._dirty = False
             heads = self.ledger.heads()
             rec, reg = heads["records"], heads["registry_changes"]
-            self._key = (int(rec["count"]), str(rec["head"]), int(reg["count"]), str(reg["head"]))
+            reviewed = review_head(self.ledger)
+            self._key = (int(rec["count"]), str(rec["head"]), int(reg["count"]), str(reg["head"]), *reviewed)
             self._checked = now
         return self._key
 
@@ -121,9 +126,15 @@ class ServiceState:
         with self._lock:
             key = self._current_key()
             snap = self._snapshot
-            if snap is None or snap.key != key:
+            if snap is not None and snap.key[:4] == key[:4] and snap.key != key:
+                # only a citizen report was decided: the same records under the new decisions
+                bound = snap.bound.with_reports(report_review(self.ledger))
+                snap = self._snapshot = Snapshot(key, bound, snap.registry)
+            elif snap is None or snap.key != key:
                 registry = self.ledger.registry()
-                bound = self.engine.bind(self.ledger.records_table(), registry)
+                bound = self.engine.bind(
+                    self.ledger.records_table(), registry, reports=report_review(self.ledger)
+                )
                 snap = self._snapshot = Snapshot(key, bound, registry)
             return snap
 

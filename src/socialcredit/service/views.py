@@ -19,18 +19,57 @@ from socialcredit.errors import IdentifierError
 from socialcredit.service.state import ServiceState
 
 __all__ = [
+    "MASKED",
     "decision",
     "explanation",
     "list_members",
     "list_summaries",
+    "mask_reporters",
     "masked_query",
     "pending_notices",
     "public_search",
     "subject_file",
+    "withhold_report_proofs",
 ]
 
 #: Where a subject objects to a notice (the portal's page; ``POST /v1/objections`` in the API).
 OBJECT_AT = "/my/objections"
+#: What a subject sees in place of the reporter of a citizen report about them.
+MASKED = "(masked)"
+
+
+def mask_reporters(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records as their subject sees them: ``reported_by`` masked (issue #16, item 5)."""
+    return [{**r, "reported_by": MASKED} if r.get("reported_by") else r for r in records]
+
+
+def withhold_report_proofs(bundle: dict[str, Any]) -> dict[str, Any]:
+    """A subject's proof file without the proofs of records that name a reporter: a proof
+    carries the record's canonical line (its leaf), which cannot be masked without breaking the
+    proof. Each is listed under ``withheld`` instead (issue #16, item 5)."""
+    import json
+
+    keep, withheld = [], []
+    for p in bundle.get("proofs", []):
+        named = False
+        if p.get("tree") == "records":
+            try:
+                named = bool(json.loads(p.get("leaf") or "{}").get("reported_by"))
+            except (ValueError, AttributeError):
+                named = False
+        if named:
+            withheld.append(
+                {
+                    "tree": "records",
+                    "record_id": p.get("record_id"),
+                    "reason": "a citizen report: names its reporter",
+                }
+            )
+        else:
+            keep.append(p)
+    if not withheld:
+        return bundle
+    return {**bundle, "proofs": keep, "withheld": withheld}
 
 
 def explanation(state: ServiceState, ev: Evaluation, subject: str) -> dict[str, Any]:
@@ -101,6 +140,7 @@ def subject_file(state: ServiceState, ev: Evaluation, entry: dict[str, Any]) -> 
         "measures": measures,
         "outcomes": ev.outcomes(sid),
         "disclosed": ev.disclosed(sid),
+        "held": [{k: v for k, v in h.items() if k != "subject"} for h in ev.held(sid)],
     }
 
 

@@ -47,6 +47,7 @@ import pyarrow as pa
 from socialcredit.engine import Engine
 from socialcredit.engine.dates import iso, to_day
 from socialcredit.engine.lists import OBJECTIONS_SCHEMA, RECORD, DueProcess
+from socialcredit.engine.reports import ReportReview
 from socialcredit.registry import Registry
 
 __all__ = ["compare", "render_markdown"]
@@ -82,10 +83,13 @@ def compare(
     frivolous_rate: float = 0.1,
     review_days: int = 15,
     seed: int = 13,
+    reports: ReportReview | None = None,
 ) -> dict[str, Any]:
     """Run ``records`` with due process off and on from ``start`` to ``end`` (every
     ``step_days``) and count what changed (see the module docstring). ``policy`` defaults to
-    notice on and every list suspending on a timely objection."""
+    notice on and every list suspending on a timely objection; ``reports`` is the review of
+    citizen reports, both ways (default :class:`~socialcredit.engine.reports.ReportReview`; a
+    simulation's own records pass ``ReportReview(quorum=0)``: its reports were upheld already)."""
     for name, rate in (
         ("error_rate", error_rate),
         ("object_rate", object_rate),
@@ -101,7 +105,7 @@ def compare(
         raise ValueError(f"end: {iso(d1)} is before start {iso(d0)}")
     policy = policy or DueProcess(suspends=True)
     engine = Engine(list(rulebooks))
-    original = engine.bind(records, registry)
+    original = engine.bind(records, registry, reports=reports)
     days = list(range(d0, d1 + 1, step_days))
     # which records open listings at all (under the original), and which of them are wrongful
     openers: dict[int, int] = {}  # record position -> first day seen opening a listing

@@ -7,6 +7,12 @@ process simulates the next days; relations ended during the run (ostracism) foll
 lines (:meth:`LedgerWriter.append_registry`) in the same queue. On a two-core machine this
 hides most of the cost of the ledger. The ledger's one-writer rule holds: only the child writes.
 
+The informants loop's reports reach the records only once its own review upheld them (the day
+they were filed), so each ``citizen_report`` record is written with a ``report.confirmed`` action
+in the same transaction (:mod:`socialcredit.dueprocess.reports`): scored from the ledger, they
+count as they did in the run. A report confirmed already (a run written again after a crash) gets
+no second action.
+
 Example:
     >>> import tempfile, pathlib
     >>> from socialcredit.registry import Registry
@@ -38,18 +44,57 @@ def _lines(table: pa.Table) -> list[dict[str, Any]]:
     return out
 
 
+#: Who confirms the simulated reports in the actions chain, and why.
+CONFIRMED_BY = "simulation:informants"
+CONFIRMED_WHY = (
+    "upheld by the simulated review the day it was filed (socialcredit.simulate.feedback.Informants)"
+)
+
+
+def confirmations(table: pa.Table, decided: set[str]) -> list[dict[str, Any]]:
+    """``report.confirmed`` actions for the ``citizen_report`` records of ``table`` not in
+    ``decided`` (which they are added to)."""
+    if "reported_by" not in table.column_names or not table.num_rows:
+        return []
+    import pyarrow.compute as pc
+
+    from socialcredit.engine.reports import informant_sources
+
+    mask = pc.is_in(table["source"], value_set=pa.array(list(informant_sources()), pa.string()))
+    out = []
+    for row in table.filter(mask).select(["id", "subject", "category", "occurred_at"]).to_pylist():
+        if row["id"] in decided:
+            continue
+        decided.add(row["id"])
+        day = str(row["occurred_at"])[:10]
+        out.append(
+            {
+                "kind": "report.confirmed",
+                "actor": CONFIRMED_BY,
+                "subject": row["subject"],
+                "reason": CONFIRMED_WHY,
+                "payload": {"record": row["id"], "category": row["category"], "on": day},
+                "at": f"{day}T00:00:00+08:00",
+            }
+        )
+    return out
+
+
 def _child(db: str, subjects: pa.Table, relations: pa.Table, inbox: Any, outbox: Any) -> None:
+    from socialcredit.dueprocess.reports import report_decisions
     from socialcredit.ledger import open_ledger
 
     try:
         with open_ledger(Path(db)) as ledger:
             appended = ledger.append_registry(_lines(subjects) + _lines(relations))
+            decided = {d.record for d in report_decisions(ledger)}
             records = 0
             while (table := inbox.get()) is not None:
                 if isinstance(table, list):  # registry lines (relations ended during the run)
                     appended += ledger.append_registry(table)
                 else:
-                    records += ledger.append_records(table).accepted
+                    actions = confirmations(table, decided)
+                    records += ledger.append_records(table, actions=actions).accepted
         outbox.put({"registry_lines": int(sum(appended)), "records": records})
     except Exception as exc:  # reported to the parent, which raises
         outbox.put({"error": f"{type(exc).__name__}: {exc}"})

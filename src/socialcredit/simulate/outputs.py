@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from socialcredit.engine.reports import ReportReview
 from socialcredit.simulate.model import SocialCreditModel
 from socialcredit.society.population import _GROUP_OF, COMMUTES, GROUPS
 
@@ -198,6 +199,7 @@ def write_dueprocess(model: SocialCreditModel, out: Path) -> dict[str, str]:
         step_days=sw.step_days,
         error_rate=sw.error_rate,
         object_rate=sw.object_rate,
+        reports=ReportReview(quorum=0),  # the informants loop upheld its reports already
         frivolous_rate=sw.frivolous_rate,
         review_days=sw.review_days,
         seed=sw.seed,

@@ -87,7 +87,9 @@ class RecordStore:
         return self._cols[name][: self.n]
 
     def arrays(self) -> RecordArrays:
-        """The records so far as the engine's input (views, no copy; nothing is void)."""
+        """The records so far as the engine's input (views, no copy; nothing is void). Citizen
+        reports among them were upheld by the informants loop's own review the day they were
+        filed (:class:`~socialcredit.simulate.feedback.Informants`): ``reviewed``, none held."""
         c = self.column
         return RecordArrays(
             c("subject"),
@@ -99,6 +101,7 @@ class RecordStore:
             c("source"),
             self.sources,
             None,
+            reviewed=True,
         )
 
     def counts(self, first: int, what: str = "category") -> NDArray[np.int64]:

@@ -301,9 +301,9 @@ class PortalData:
             ex = views.explanation(state, ev, sid)
         except UnknownSubject:
             file = {"id": sid, "name": entry.get("name"), "kind": entry.get("kind"), "scores": [],
-                    "lists": [], "measures": [], "outcomes": {}, "disclosed": []}  # fmt: skip
+                    "lists": [], "measures": [], "outcomes": {}, "disclosed": [], "held": []}  # fmt: skip
             ex = {"text": "Not in this evaluation yet.", "rulebooks": []}
-        records = state.ledger.records_of(sid)
+        records = views.mask_reporters(state.ledger.records_of(sid))  # who reported stays masked
         notices = views.pending_notices(state, ev, sid)
         return {
             **file,

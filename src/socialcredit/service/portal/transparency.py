@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from socialcredit.ledger.proofs import CACHE, subject_proofs
 from socialcredit.service.portal.routes import _json, _portal, _who, render
 from socialcredit.service.routers.tree_heads import published_heads
+from socialcredit.service.views import withhold_report_proofs
 
 __all__ = ["router"]
 
@@ -51,6 +52,7 @@ async def my_proofs(request: Request) -> JSONResponse:
         return _json({"error": {"code": "not_signed_in", "message": message}}, 401)
     state, _, _ = _portal(request)
     bundle = await run_in_threadpool(subject_proofs, state.ledger, who.subject, cache=CACHE)
+    bundle = withhold_report_proofs(bundle)  # a report's leaf names its reporter
     state.audit.log(who, "portal_my_proofs", subject=who.subject)
     response = _json(bundle)
     response.headers["Content-Disposition"] = 'attachment; filename="my-proofs.json"'

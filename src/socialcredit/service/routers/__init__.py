@@ -9,6 +9,7 @@ from socialcredit.service.routers import (
     public,
     records,
     registry,
+    reports,
     subjects,
     tokens,
     tree_heads,
@@ -27,6 +28,7 @@ ROUTERS = [
     audit.router,
     tree_heads.router,
     objections.router,
+    reports.router,
 ]
 
 __all__ = ["ROUTERS"]

@@ -111,6 +111,8 @@ async def get_records(subject_id: SubjectId, ctx: FileReader) -> dict[str, Any]:
     state, who = ctx.state, ctx.who
     sid, _ = await _open_file(ctx, subject_id, "read_records")
     records = await run_in_threadpool(state.ledger.records_of, sid)
+    if who.role == "subject":  # a subject is not told who reported it (issue #16, item 5)
+        records = views.mask_reporters(records)
     state.audit.log(who, "read_records", subject=sid, detail={"records": len(records)})
     return {"subject": sid, "records": records}
 
@@ -123,5 +125,7 @@ async def get_proofs(subject_id: SubjectId, ctx: FileReader) -> dict[str, Any]:
     state, who = ctx.state, ctx.who
     sid, _ = await _open_file(ctx, subject_id, "read_proofs")
     bundle = await run_in_threadpool(subject_proofs, state.ledger, sid, cache=CACHE)
+    if who.role == "subject":  # a proof's leaf names the reporter of a citizen report
+        bundle = views.withhold_report_proofs(bundle)
     state.audit.log(who, "read_proofs", subject=sid, detail={"proofs": len(bundle["proofs"])})
     return bundle

@@ -84,11 +84,12 @@ def _end_of(term, exit_end, delist_row, dur, base):
 
 
 @nb.njit(cache=True)
-def _skip(u, rate):
-    """Days to the next day with an event, counted from tomorrow (0: tomorrow)."""
-    if rate <= 0.0:
+def _skip(u, inv_rate):
+    """Days to the next day with an event, counted from tomorrow (0: tomorrow), for a subject
+    with no event on a day with probability ``exp(-rate)`` (``inv_rate`` = 1 / rate, 0 for none)."""
+    if inv_rate <= 0.0:
         return 1 << 30
-    return int(min(math.floor(math.log1p(-u) / -rate), 1 << 30))
+    return int(min(math.floor(-math.log1p(-u) * inv_rate), 1 << 30))
 
 
 @nb.njit(cache=True)
@@ -285,6 +286,8 @@ def run_shard(
     rep_org,
     # rates
     tot,
+    inv_tot,
+    p_one,
     prob,
     alias,
     col_cat,
@@ -470,7 +473,7 @@ def run_shard(
         # -------- the run
         u = uniform(ks, ctr)
         ctr += np.uint64(1)
-        nd = _skip(u, tot[row])
+        nd = _skip(u, inv_tot[row])
         ii = 0
         while True:
             din = inbox[cur_box, ii] if ii < n_in else n_days
@@ -518,7 +521,8 @@ def run_shard(
             n_att = 0
             rates_changed = False
             if di == nd:
-                k = _zt_poisson(uniform(ks, ctr), tot[row])
+                uk = uniform(ks, ctr)
+                k = 1 if uk < p_one[row] else _zt_poisson(uk, tot[row])
                 ctr += np.uint64(1)
                 for _e in range(k):
                     x = uniform(ks, ctr) * ncol
@@ -779,7 +783,7 @@ def run_shard(
             if di == nd or rates_changed:
                 u = uniform(ks, ctr)
                 ctr += np.uint64(1)
-                nd = di + 1 + _skip(u, tot[row])
+                nd = di + 1 + _skip(u, inv_tot[row])
         while sl >= 0 and kd == 1 and p_done < n_ev:
             pub[sl, p_done] = _bits(
                 sl, start + evals[p_done], s_open, s_start, s_term, s_exit, delist, derived_from, dur, base

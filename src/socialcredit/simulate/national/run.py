@@ -262,7 +262,8 @@ class NationalRun:
         # memory order = run order: organisations first, in index order (a partner is the next
         # one), the rest by class, so that a class's rate row stays in cache (no result changes)
         rest = np.flatnonzero(sub.kind != 1)
-        rest = rest[np.argsort(np.asarray(sub.klass)[rest], kind="stable")]
+        k16 = np.asarray(sub.klass)[rest].astype(np.int16 if len(t.tot) < 2**15 else np.int32)
+        rest = rest[np.argsort(k16, kind="stable")]  # a radix sort for 16-bit keys
         perm = np.concatenate([np.flatnonzero(sub.kind == 1), rest]).astype(np.int64)
         inv = np.empty(n, np.int64)
         inv[perm] = np.arange(n)
@@ -283,9 +284,9 @@ class NationalRun:
         reps = sub.rep[orgs]
         o = np.argsort(reps, kind="stable")
         rep_org = orgs[o].astype(np.int32)
-        rep_ptr = np.searchsorted(reps[o], np.arange(n + 1)).astype(np.int64)
+        rep_ptr = np.concatenate([[0], np.cumsum(np.bincount(reps, minlength=n))]).astype(np.int64)
         order = np.arange(n, dtype=np.int64)
-        h_ptr = np.searchsorted(h_subj, np.arange(n + 1)).astype(np.int64)
+        h_ptr = np.concatenate([[0], np.cumsum(np.bincount(h_subj, minlength=n))]).astype(np.int64)
         keys = np.array(
             [
                 rng.key(t.scenario.seed, f"streamed/{name}")
@@ -295,22 +296,17 @@ class NationalRun:
         )
         ua = int(t.under_age.max())
         of_age = np.full(n, -(2**31), np.int32)
-        if ua:
-            pm = sub.kind == 0
-            of_age[pm] = age_day(sub.birth[pm].astype(np.int64), ua)
-        lam = t.list_rate[np.asarray(sub.klass, np.int64)]
-        expect = float((1.0 - np.exp(-lam * t.days * 4.0)).sum()) + len(h_subj)
+        if ua:  # only those who were under age some day since the earliest record need the day
+            young = np.flatnonzero((sub.kind == 0) & (sub.age < ua + (t.start - t.base) // 365 + 2))
+            of_age[young] = age_day(sub.birth[young].astype(np.int64), ua)
+        # capacities from the expected counts (per class, then weighted by the class counts)
+        per_row = np.bincount(sub.klass, minlength=len(t.tot))[: len(t.tot)]
+        expect = float(per_row @ (1.0 - np.exp(-t.list_rate * t.days * 4.0))) + len(h_subj)
         slot_cap = int(expect * 1.5) + 1024
         chilled = [c for c in (t.chill_crit, t.chill_pos) if c >= 0]
-        cand_rate = t.prob.shape[0] and float(
-            sum((t.tot * 0 + _col_rate(t, c))[np.asarray(sub.klass, np.int64)].sum() for c in chilled)
-        )
+        cand_rate = float(sum(per_row @ _col_rate(t, c) for c in chilled))
         cand_cap = int(cand_rate * t.days * 1.3) + 4096
-        rec_cap = (
-            int(float(t.tot[np.asarray(sub.klass, np.int64)].sum()) * t.days * 1.5) + len(h_subj) + 4096
-            if self.records
-            else 1
-        )
+        rec_cap = int(float(per_row @ t.tot) * t.days * 1.5) + len(h_subj) + 4096 if self.records else 1
         while True:
             try:
                 res = kernel.run_shard(
@@ -328,6 +324,8 @@ class NationalRun:
                     rep_ptr,
                     rep_org,
                     t.tot,
+                    t.inv_tot,
+                    t.p_one,
                     t.prob,
                     t.alias,
                     t.col_cat,

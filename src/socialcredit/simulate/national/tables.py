@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,8 @@ class Tables:
     actions: list[str]
     # rates: rows = classes (then the same classes jobless), columns = active columns
     tot: NDArray[np.float64]
+    inv_tot: NDArray[np.float64]
+    p_one: NDArray[np.float64]
     cum: NDArray[np.float64]
     prob: NDArray[np.float64]
     alias: NDArray[np.int16]
@@ -132,7 +135,7 @@ class Tables:
     history: list[dict[str, Any]] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def list_rate(self) -> NDArray[np.float64]:
         """Per row, the daily rate of records that can touch a list (slot sizing)."""
         relevant = np.zeros(len(self.categories) + 1, bool)
@@ -195,6 +198,10 @@ def build_tables(scenario: Scenario) -> Tables:
     rates = np.concatenate([env, jobless])
     cum = np.cumsum(rates, axis=1)
     tot = cum[:, -1].copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_tot = np.where(tot > 0, 1.0 / tot, 0.0)
+        # P(one event | at least one) on an event day: most event days have one
+        p_one = np.where(tot > 0, tot * np.exp(-tot) / -np.expm1(-tot), 1.0)
     from socialcredit.simulate.national.kernel import alias_tables
 
     prob, alias = alias_tables(np.ascontiguousarray(rates))
@@ -401,6 +408,8 @@ def build_tables(scenario: Scenario) -> Tables:
         categories=cats,
         actions=acts,
         tot=tot,
+        inv_tot=inv_tot,
+        p_one=p_one,
         cum=cum,
         prob=prob,
         alias=alias,

@@ -201,7 +201,7 @@ class NationalRun:
         self,
         scenario: Scenario,
         *,
-        shard_residents: int = SHARD_RESIDENTS,
+        shard_residents: int | None = None,
         out: Path | None = None,
         records: bool = False,
     ) -> None:
@@ -210,7 +210,8 @@ class NationalRun:
         self.scenario = scenario
         self.tables = build_tables(scenario)
         spec = self.tables.spec
-        self.plan = shard_plan(spec.n_blocks, max(1, shard_residents // spec.block_size))
+        self.shard_residents = shard_residents
+        self.plan = self.plan_for(1)
         self.out = Path(out) if out is not None else None
         self.records = records
         self._mean_w: dict[int, float] = {}
@@ -445,6 +446,18 @@ class NationalRun:
         return out
 
     # -- the whole run ---------------------------------------------------------------------------
+    def plan_for(self, processes: int) -> list[tuple[int, int]]:
+        """The shards: ``shard_residents`` each when given; else at most :data:`SHARD_RESIDENTS`,
+        and at least one per process (the results do not depend on it)."""
+        spec = self.tables.spec
+        if self.shard_residents:
+            return shard_plan(spec.n_blocks, max(1, self.shard_residents // spec.block_size))
+        p = max(processes, 1)
+        shards = max(p, -(-spec.size // SHARD_RESIDENTS))
+        shards = -(-shards // p) * p  # a multiple of the processes: none waits at the end
+        counties = -(-spec.n_blocks // COUNTY_BLOCKS)
+        return shard_plan(spec.n_blocks, -(-counties // shards) * COUNTY_BLOCKS)
+
     def _part(self, lo: int, hi: int) -> dict[str, Any]:
         """Shard ``lo..hi-1``'s counters: from ``DIR/shards`` when a finished run left them,
         else run (and saved there, written under a temporary name and renamed)."""
@@ -469,6 +482,7 @@ class NationalRun:
         """Every shard (``processes`` at a time, each in its own process), resuming from
         ``DIR/shards`` when given; the summary."""
         t0 = time.perf_counter()
+        self.plan = self.plan_for(processes)
         acc: dict[str, Any] = {}
         done_residents = 0
         cpu = peak = 0.0

@@ -390,7 +390,7 @@ def run_shard(
     day_ctr = np.zeros(256, np.int64)
     # chilling candidates: (subject, day index, which, county) and their draws
     c_cap = cand_cap
-    cand_i = np.zeros((c_cap, 4), np.int64)
+    cand_i = np.zeros((c_cap, 5), np.int64)
     cand_u = np.zeros((c_cap, 3), np.float64)
     n_cand = 0
     recs = np.zeros((rec_cap, 5), np.int64)
@@ -553,6 +553,7 @@ def run_shard(
                         cand_i[n_cand, 0] = s
                         cand_i[n_cand, 1] = di
                         cand_i[n_cand, 2] = col
+                        cand_i[n_cand, 4] = det_all  # a listing's deterrence, known by now
                         cand_u[n_cand, 0] = u_det
                         cand_u[n_cand, 1] = u_src
                         cand_u[n_cand, 2] = u_cov
@@ -827,7 +828,9 @@ def run_shard(
             m = math.exp(-fb[F_ELASTICITY] * sh) if col == chill_crit else math.exp(fb[F_REWARD] * sh)
             if u_chl * col_mult[col] >= m:
                 continue
-            deter = kind[s] == 0 and fb[F_DET] > 0 and deterred[c] and det_until[c] > day
+            deter = (
+                kind[s] == 0 and fb[F_DET] > 0 and deterred[c] and (det_until[c] > day or cand_i[i, 4] > day)
+            )
             if deter and cand_u[i, 0] >= fb[F_DET_FACTOR]:
                 totals[di, T_DETERRED] += 1
                 continue

@@ -209,7 +209,6 @@ class NationalRun:
 
         self.scenario = scenario
         self.tables = build_tables(scenario)
-        spec = self.tables.spec
         self.shard_residents = shard_residents
         self.plan = self.plan_for(1)
         self.out = Path(out) if out is not None else None
@@ -430,20 +429,58 @@ class NationalRun:
             "black_delta": black_delta.sum(axis=0),
             "history_records": len(h_subj),
         }
-        if self.records and self.out is not None and len(recs):
-            s = recs[:, 0]
-            table = pa.table(
-                {
-                    "kind": pa.array(sub.kind[s]),
-                    "index": pa.array(sub.index[s]),
-                    "day": pa.array(recs[:, 1].astype(np.int32)),
-                    "category": pa.array(recs[:, 2].astype(np.int16)),
-                    "source": pa.array(recs[:, 3].astype(np.int16)),
-                }
-            )
-            (self.out / "records").mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, self.out / "records" / f"shard-{lo:09d}.parquet")
+        if self.out is not None:
+            self._write_shard(lo, sub, recs, final, slot)
         return out
+
+    def _write_shard(self, lo: int, sub: Subjects, recs: NDArray, final: NDArray, slot: NDArray) -> None:
+        """``listed/shard-*.parquet``: who is on which list on the last evaluation day (one row
+        per subject and list); with ``records``, ``records/shard-*.parquet``. Names are Parquet
+        dictionaries; each file is written under a temporary name and renamed."""
+        assert self.out is not None
+        t = self.tables
+
+        def names(codes: NDArray, vocab: list[str]) -> pa.DictionaryArray:
+            return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(vocab))
+
+        def write(folder: str, table: pa.Table) -> None:
+            (self.out / folder).mkdir(parents=True, exist_ok=True)
+            path = self.out / folder / f"shard-{lo:09d}.parquet"
+            tmp = path.with_name(path.name + ".partial")
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+
+        bits = np.where(slot >= 0, final[np.maximum(slot, 0)], 0).astype(np.int64)
+        who, lst = [], []
+        for li in range(len(t.list_ids)):
+            on = np.flatnonzero((bits >> li) & 1)
+            who.append(on)
+            lst.append(np.full(len(on), li))
+        who_a, lst_a = np.concatenate(who), np.concatenate(lst)
+        write(
+            "listed",
+            pa.table(
+                {
+                    "kind": names(sub.kind[who_a], list(KINDS)),
+                    "index": pa.array(sub.index[who_a]),
+                    "list": names(lst_a, t.list_ids),
+                }
+            ),
+        )
+        if self.records and len(recs):
+            s = recs[:, 0]
+            write(
+                "records",
+                pa.table(
+                    {
+                        "kind": names(sub.kind[s], list(KINDS)),
+                        "index": pa.array(sub.index[s]),
+                        "day": pa.array(recs[:, 1].astype(np.int32)),
+                        "category": names(recs[:, 2], t.categories),
+                        "source": names(recs[:, 3], t.meta.sources),
+                    }
+                ),
+            )
 
     # -- the whole run ---------------------------------------------------------------------------
     def plan_for(self, processes: int) -> list[tuple[int, int]]:

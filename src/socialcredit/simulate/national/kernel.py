@@ -520,11 +520,24 @@ def run_shard(
             month = month_of_day[di]
             n_att = 0
             rates_changed = False
+            k = 0
             if di == nd:
                 uk = uniform(ks, ctr)
                 k = 1 if uk < p_one[row] else _zt_poisson(uk, tot[row])
                 ctr += np.uint64(1)
-                for _e in range(k):
+            n_partner = 0  # partners' defaults landing today (spiral): recorded like the others
+            while ii + n_partner < n_in and inbox[cur_box, ii + n_partner] == di:
+                n_partner += 1
+            ii += n_partner
+            for e_i in range(k + n_partner):
+                if e_i >= k:  # a partner's default: the category's first source
+                    c = default_cat
+                    src = src_table[c, 0]
+                    totals[di, T_PARTNER] += 1
+                    rec_day[di, c] += 1
+                    totals[di, T_RECORDS] += 1
+                    # (falls through to the shared part below)
+                else:
                     x = uniform(ks, ctr) * ncol
                     ctr += np.uint64(1)
                     col = int(x)
@@ -573,100 +586,6 @@ def run_shard(
                         continue
                     rec_day[di, c] += 1
                     totals[di, T_RECORDS] += 1
-                    if records_out and n_recs < rec_cap:
-                        recs[n_recs, 0] = s
-                        recs[n_recs, 1] = day
-                        recs[n_recs, 2] = c
-                        recs[n_recs, 3] = src
-                        recs[n_recs, 4] = -1
-                        n_recs += 1
-                    if kd == 0 and fb[F_DET] > 0 and deterred[c]:
-                        det_until[c] = day + np.int32(fb[F_DET_DAYS])
-                        touched_det = True
-                    if sl < 0 and list_cat[c]:
-                        if n_slots >= cap:
-                            raise RuntimeError("list slots exhausted")
-                        sl = n_slots
-                        n_slots += 1
-                        slot[s] = sl
-                    if sl >= 0:
-                        newl = _record(
-                            s,
-                            sl,
-                            day,
-                            c,
-                            src,
-                            kind,
-                            of_age,
-                            s_open,
-                            s_start,
-                            s_term,
-                            s_exit,
-                            ent_dur,
-                            ent_src_ok,
-                            ext_min,
-                            ext_total,
-                            exit_cat,
-                            delist,
-                            min_dur,
-                            under_age,
-                            black,
-                            list_kind,
-                            dur,
-                            base,
-                            stock_delta,
-                        )
-                        if kd == 0:
-                            lo, hi = _hull(sl, s_open, s_start, s_term, s_exit, black, delist, dur, base)
-                            _move_hull(black_delta, county[s], lo, hi, base, sl, hull_lo, hull_hi)
-                        if newl >= 0:
-                            new_list_day[di, newl, min(int(kd), 1)] += 1
-                            totals[di, T_NEW_LISTINGS] += 1
-                            fu = uniform(kf, np.uint64(1 << 40) + ctr)
-                            ctr += np.uint64(1)
-                            if kd == 0:
-                                if fb[F_DET] > 0 and fb[F_DET_LISTING] > 0:
-                                    det_all = day + np.int32(fb[F_DET_DAYS])
-                                if fb[F_SPIRAL] > 0 and employed[s] and not jobless:
-                                    p = fb[F_JOB_LOSS]
-                                    if commute[s] == fb[F_RAIL_COMMUTE] and rail_lists[newl]:
-                                        p = 1.0 - (1.0 - p) * (1.0 - fb[F_COMMUTE_LOSS])
-                                    if fu < p:
-                                        jobless = True
-                                        rates_changed = True
-                                        totals[di, T_JOBS_LOST] += 1
-                                if fb[F_OSTRACISM] > 0:
-                                    cut = 0
-                                    for t in range(degree[s]):
-                                        if uniform(kf, ctr + np.uint64(t)) < fb[F_OSTRACISM_SHARE]:
-                                            cut += 1
-                                    ctr += np.uint64(degree[s])
-                                    totals[di, T_TIES_CUT] += cut
-                            elif (
-                                kd == 1
-                                and fb[F_PARTNER] > 0
-                                and partner[s] >= 0
-                                and fu < fb[F_PARTNER]
-                                and di + 1 < n_days
-                                and n_next_in < inbox.shape[1]
-                            ):
-                                inbox[1 - cur_box, n_next_in] = di + 1
-                                n_next_in += 1
-                    e = effect[c]
-                    if e != 0 and case_step[kd]:
-                        if e == 1 and row % 2 == 0:
-                            row += 1
-                            rates_changed = True
-                        elif e == 2 and row % 2 == 1:
-                            row -= 1
-                            rates_changed = True
-            while ii < n_in and inbox[cur_box, ii] == di:  # a partner's default lands today
-                ii += 1
-                c = default_cat
-                rec_day[di, c] += 1
-                totals[di, T_RECORDS] += 1
-                totals[di, T_PARTNER] += 1
-                src = src_table[c, 0]
                 if records_out and n_recs < rec_cap:
                     recs[n_recs, 0] = s
                     recs[n_recs, 1] = day
@@ -674,6 +593,9 @@ def run_shard(
                     recs[n_recs, 3] = src
                     recs[n_recs, 4] = -1
                     n_recs += 1
+                if kd == 0 and fb[F_DET] > 0 and deterred[c]:
+                    det_until[c] = day + np.int32(fb[F_DET_DAYS])
+                    touched_det = True
                 if sl < 0 and list_cat[c]:
                     if n_slots >= cap:
                         raise RuntimeError("list slots exhausted")
@@ -707,13 +629,50 @@ def run_shard(
                         base,
                         stock_delta,
                     )
+                    if kd == 0:
+                        lo, hi = _hull(sl, s_open, s_start, s_term, s_exit, black, delist, dur, base)
+                        _move_hull(black_delta, county[s], lo, hi, base, sl, hull_lo, hull_hi)
                     if newl >= 0:
-                        new_list_day[di, newl, 1] += 1
+                        new_list_day[di, newl, min(int(kd), 1)] += 1
                         totals[di, T_NEW_LISTINGS] += 1
+                        fu = uniform(kf, np.uint64(1 << 40) + ctr)
+                        ctr += np.uint64(1)
+                        if kd == 0:
+                            if fb[F_DET] > 0 and fb[F_DET_LISTING] > 0:
+                                det_all = day + np.int32(fb[F_DET_DAYS])
+                            if fb[F_SPIRAL] > 0 and employed[s] and not jobless:
+                                p = fb[F_JOB_LOSS]
+                                if commute[s] == fb[F_RAIL_COMMUTE] and rail_lists[newl]:
+                                    p = 1.0 - (1.0 - p) * (1.0 - fb[F_COMMUTE_LOSS])
+                                if fu < p:
+                                    jobless = True
+                                    rates_changed = True
+                                    totals[di, T_JOBS_LOST] += 1
+                            if fb[F_OSTRACISM] > 0:
+                                cut = 0
+                                for t in range(degree[s]):
+                                    if uniform(kf, ctr + np.uint64(t)) < fb[F_OSTRACISM_SHARE]:
+                                        cut += 1
+                                ctr += np.uint64(degree[s])
+                                totals[di, T_TIES_CUT] += cut
+                        elif (
+                            kd == 1
+                            and fb[F_PARTNER] > 0
+                            and partner[s] >= 0
+                            and fu < fb[F_PARTNER]
+                            and di + 1 < n_days
+                            and n_next_in < inbox.shape[1]
+                        ):
+                            inbox[1 - cur_box, n_next_in] = di + 1
+                            n_next_in += 1
                 e = effect[c]
-                if e == 1 and case_step[kd] and row % 2 == 0:
-                    row += 1
-                    rates_changed = True
+                if e != 0 and case_step[kd]:
+                    if e == 1 and row % 2 == 0:
+                        row += 1
+                        rates_changed = True
+                    elif e == 2 and row % 2 == 1:
+                        row -= 1
+                        rates_changed = True
             # today's evaluation, when today is an evaluation day
             if sl >= 0 and p_done < n_ev and evals[p_done] == di:
                 b = _bits(

@@ -83,6 +83,13 @@ def _end_of(term, exit_end, delist_row, dur, base):
     return min(e, exit_end)
 
 
+@nb.njit(inline="always", cache=True)
+def _within(until, days, day):
+    """Whether a window opened ``days`` before ``until`` covers ``day``: a penalty on day ``d``
+    deters days ``d + 1 .. d + days`` (the model's windows), not the rest of day ``d``."""
+    return until - days < day <= until
+
+
 @nb.njit(cache=True)
 def _skip(u, inv_rate):
     """Days to the next day with an event, counted from tomorrow (0: tomorrow), for a subject
@@ -355,6 +362,8 @@ def run_shard(
     nl = ent_dur.shape[0]
     ncol = prob.shape[1]
     n_ev = len(evals)
+    det_days = np.int32(fb[F_DET_DAYS])
+    avo_days = np.int32(fb[F_AVO_DAYS])
     list_cat = np.zeros(n_cat, np.bool_)  # categories that can open a listing
     for li in range(nl):
         for c in range(n_cat):
@@ -378,6 +387,7 @@ def run_shard(
     s_exit = np.full((cap, nl), NEVER, np.int32)
     pub = np.zeros((cap, n_ev), np.uint16)
     final = np.zeros(cap, np.uint16)
+    first = np.zeros(cap, np.uint16)
     hull_lo = np.full(cap, NEVER, np.int32)
     hull_hi = np.full(cap, NEVER, np.int32)
     n_slots = 0
@@ -483,6 +493,10 @@ def run_shard(
             # publish the evaluations before today (their records are all in): every one for an
             # organisation (representatives read them), the latest for everyone else
             if sl >= 0 and p_done < n_ev and evals[p_done] < di:
+                if p_done == 0:  # the standing on the first evaluation day (reported)
+                    first[sl] = _bits(
+                        sl, start + evals[0], s_open, s_start, s_term, s_exit, delist, derived_from, dur, base
+                    )
                 if kd == 1:
                     while p_done < n_ev and evals[p_done] < di:
                         pub[sl, p_done] = _bits(
@@ -574,15 +588,19 @@ def run_shard(
                         cand_i[n_cand, 3] = county[s] + (int(u_chl * 2**31) << 32)
                         n_cand += 1
                         continue
-                    deter = (
-                        kd == 0 and fb[F_DET] > 0 and deterred[c] and (det_until[c] > day or det_all > day)
-                    )
-                    if deter and uniform(ks, cc4) >= fb[F_DET_FACTOR]:
-                        totals[di, T_DETERRED] += 1
-                        continue
                     ns = n_src[c]
                     src = src_table[c, min(int(u_src * ns), ns - 1)]
                     if u_cov >= coverage[region[s], src_channel[src]]:
+                        continue
+                    # deterrence thins the recorded events of a penalised (person, category)
+                    deter = (
+                        kd == 0
+                        and fb[F_DET] > 0
+                        and deterred[c]
+                        and (_within(det_until[c], det_days, day) or _within(det_all, det_days, day))
+                    )
+                    if deter and uniform(ks, cc4) >= fb[F_DET_FACTOR]:
+                        totals[di, T_DETERRED] += 1
                         continue
                     rec_day[di, c] += 1
                     totals[di, T_RECORDS] += 1
@@ -689,6 +707,8 @@ def run_shard(
                 )
                 if kd == 1:
                     pub[sl, p_done] = b
+                if p_done == 0:
+                    first[sl] = b
                 mine_p = p_done
                 mine_bits = b
                 p_done += 1
@@ -706,7 +726,7 @@ def run_shard(
                 for i in range(n_att):
                     a = day_att[i]
                     cc = np.uint64(day_ctr[i])
-                    learned = kd == 0 and fb[F_AVO] > 0 and avo_until[a] > day
+                    learned = kd == 0 and fb[F_AVO] > 0 and _within(avo_until[a], avo_days, day)
                     if learned and uniform(kf, cc) >= fb[F_AVO_FACTOR]:
                         totals[di, T_AVOIDED] += 1
                         continue
@@ -749,6 +769,10 @@ def run_shard(
                 sl, start + evals[p_done], s_open, s_start, s_term, s_exit, delist, derived_from, dur, base
             )
             p_done += 1
+        if sl >= 0 and p_done == 0:  # nothing happened since the first evaluation day
+            first[sl] = _bits(
+                sl, start + evals[0], s_open, s_start, s_term, s_exit, delist, derived_from, dur, base
+            )
         if sl >= 0:  # the lists as the last evaluation day says (tests compare with the engine)
             final[sl] = _bits(
                 sl, start + evals[n_ev - 1], s_open, s_start, s_term, s_exit, delist, derived_from, dur, base
@@ -787,15 +811,18 @@ def run_shard(
             m = math.exp(-fb[F_ELASTICITY] * sh) if col == chill_crit else math.exp(fb[F_REWARD] * sh)
             if u_chl * col_mult[col] >= m:
                 continue
-            deter = (
-                kind[s] == 0 and fb[F_DET] > 0 and deterred[c] and (det_until[c] > day or cand_i[i, 4] > day)
-            )
-            if deter and cand_u[i, 0] >= fb[F_DET_FACTOR]:
-                totals[di, T_DETERRED] += 1
-                continue
             ns = n_src[c]
             src = src_table[c, min(int(cand_u[i, 1] * ns), ns - 1)]
             if cand_u[i, 2] >= coverage[region[s], src_channel[src]]:
+                continue
+            deter = (
+                kind[s] == 0
+                and fb[F_DET] > 0
+                and deterred[c]
+                and (_within(det_until[c], det_days, day) or _within(cand_i[i, 4], det_days, day))
+            )
+            if deter and cand_u[i, 0] >= fb[F_DET_FACTOR]:
+                totals[di, T_DETERRED] += 1
                 continue
             cand_ok[i] = True
             rec_day[di, c] += 1
@@ -822,6 +849,7 @@ def run_shard(
         atts[:n_atts],
         n_slots,
         final[:n_slots],
+        first[:n_slots],
         slot,
     )
 

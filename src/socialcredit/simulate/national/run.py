@@ -39,7 +39,7 @@ from socialcredit.simulate.national import kernel
 from socialcredit.simulate.national.tables import COUNTY_BLOCKS, Tables, draw_history, history_weights
 from socialcredit.simulate.scenario import Scenario
 from socialcredit.society import rng
-from socialcredit.society.behaviour import KINDS, BehaviourModel
+from socialcredit.society.behaviour import KINDS
 
 __all__ = ["NationalRun", "Subjects", "shard_plan"]
 
@@ -87,79 +87,9 @@ def _col_rate(tables: Tables, col: int) -> NDArray[np.float64]:
     return c - (tables.cum[:, col - 1] if col > 0 else 0.0)
 
 
-def reference_subjects(tables: Tables, lo: int, hi: int) -> Subjects:
-    """The shard's subjects the slow way — the in-memory model's population and behaviour
-    group — for tests of :func:`_subjects`."""
-    from socialcredit.registry import RELATION_KINDS
-    from socialcredit.society.population import generate_shard
-
-    spec = tables.spec
-    pop = generate_shard(spec, lo, hi)
-    bm = BehaviourModel(
-        pop,
-        tables.meta.behaviour,
-        seed=tables.scenario.seed,
-        coverage=(tables.meta.region_codes, tables.meta.coverage),
-        blocks=(lo, hi),
-        scale=tables.meta.scale,
-        with_governments=lo == 0,
-    )
-    parts = [bm.members(k) for k in KINDS]
-    kind = np.concatenate([np.full(len(m.keys), i, np.int8) for i, m in enumerate(parts)])
-    index = np.concatenate([m.keys for m in parts]).astype(np.int64)
-    klass = np.concatenate([m.klass + bm.offsets[k] for k, m in zip(KINDS, parts, strict=True)]).astype(
-        np.int32
-    )
-    tabs = [pop.persons, pop.organisations, pop.governments, pop.vehicles, pop.dogs]
-    region = np.concatenate(
-        [tab["region"][np.searchsorted(tab["index"], m.keys)] for tab, m in zip(tabs, parts, strict=True)]
-    )
-    block = np.concatenate(
-        [
-            tab["block"][np.searchsorted(tab["index"], m.keys)]
-            if "block" in tab
-            else np.zeros(len(m.keys), np.int64)
-            for tab, m in zip(tabs, parts, strict=True)
-        ]
-    ).astype(np.int64)
-    n, p = len(kind), pop.persons
-    npers = len(parts[0].keys)
-    at = np.searchsorted(p["index"], parts[0].keys)
-    age = np.full(n, 99, np.int16)
-    age[:npers] = p["age"][at]
-    birth = np.zeros(n, np.int32)
-    birth[:npers] = p["birth"][at]
-    commute = np.full(n, -1, np.int8)
-    commute[:npers] = p["commute"][at]
-    rel = pop.relations
-    emp = rel["s_key"][(rel["relation"] == RELATION_KINDS.index("employee_of")) & (rel["s_kind"] == 0)]
-    employed = np.zeros(n, bool)
-    employed[:npers] = np.isin(parts[0].keys, emp)
-    u = rng.uniform(rng.key(spec.seed, "graph/degree"), parts[0].keys)
-    fp = spec.value("friends")
-    alpha, mn, cap = float(fp["alpha"]), int(fp["min"]), int(fp["cap"])
-    degree = np.zeros(n, np.int16)
-    degree[:npers] = np.minimum(np.floor(mn * (1.0 - u) ** (-1.0 / (alpha - 1.0))), cap)
-    partner = np.full(n, -1, np.int32)
-    org_pos = npers + np.arange(len(parts[1].keys))
-    pa_ = rel["relation"] == RELATION_KINDS.index("partner_of")
-    has = np.isin(parts[1].keys, rel["s_key"][pa_])
-    partner[org_pos[has]] = org_pos[has] + 1
-    rep = np.full(n, -1, np.int64)
-    o = pop.organisations
-    r = o["rep"][np.searchsorted(o["index"], parts[1].keys)]
-    rep[org_pos[r >= 0]] = np.searchsorted(parts[0].keys, r[r >= 0])
-    return Subjects(
-        kind, index, block, klass, region.astype(np.int32), age, commute, employed, degree, partner, rep
-    )
-
-
 def _subjects(tables: Tables, lo: int, hi: int) -> Subjects:
     """The shard's subjects from the compact generator (the population's own draws)."""
-    try:
-        from socialcredit.society.compact import compact_shard
-    except ImportError:  # pragma: no cover - until the compact generator lands
-        return reference_subjects(tables, lo, hi)
+    from socialcredit.society.compact import compact_shard
 
     c = compact_shard(tables.spec, lo, hi, with_governments=lo == 0)
     n = len(c.kind)
@@ -401,6 +331,7 @@ class NationalRun:
             atts,
             _n_slots,
             final,
+            first,
             slot,
         ) = res
         #: the last shard's subjects (in run order), final list bits per slot, slots and records (tests)
@@ -428,14 +359,39 @@ class NationalRun:
             "stock_delta": stock_delta,
             "black_delta": black_delta.sum(axis=0),
             "history_records": len(h_subj),
+            "members_start": self._members(self._standing(first, slot, rep_ptr, rep_org)[0], sub.kind),
+            "members_end": self._members(self._standing(final, slot, rep_ptr, rep_org)[0], sub.kind),
         }
         if self.out is not None:
-            self._write_shard(lo, sub, recs, final, slot)
+            self._write_shard(lo, sub, recs, *self._standing(final, slot, rep_ptr, rep_org))
         return out
 
-    def _write_shard(self, lo: int, sub: Subjects, recs: NDArray, final: NDArray, slot: NDArray) -> None:
+    def _standing(
+        self, bits_of_slot: NDArray, slot: NDArray, rep_ptr: NDArray, rep_org: NDArray
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Each subject's lists (bit per list) from its slot's bits, and the lists it is on only
+        as the legal representative of an organisation on a list that propagates."""
+        bits = np.where(slot >= 0, bits_of_slot[np.maximum(slot, 0)], 0).astype(np.int64)
+        prop = int(sum(1 << i for i, p in enumerate(self.tables.propagate) if p))
+        via = np.zeros(len(bits), np.int64)
+        n_rep = np.diff(rep_ptr)
+        reps = np.repeat(np.arange(len(bits)), n_rep)
+        if len(reps):
+            np.bitwise_or.at(via, reps, bits[rep_org[: len(reps)]] & prop)
+        return bits | via, via & ~bits
+
+    def _members(self, bits: NDArray[np.int64], kind: NDArray[np.int8]) -> NDArray[np.int64]:
+        """Members of each list, persons and organisations (list x 2)."""
+        out = np.zeros((len(self.tables.list_ids), 2), np.int64)
+        for li in range(len(self.tables.list_ids)):
+            on = ((bits >> li) & 1).astype(bool)
+            out[li] = (on & (kind == 0)).sum(), (on & (kind == 1)).sum()
+        return out
+
+    def _write_shard(self, lo: int, sub: Subjects, recs: NDArray, bits: NDArray, via: NDArray) -> None:
         """``listed/shard-*.parquet``: who is on which list on the last evaluation day (one row
-        per subject and list); with ``records``, ``records/shard-*.parquet``. Names are Parquet
+        per subject and list; ``through_representative``: only as an organisation's legal
+        representative); with ``records``, ``records/shard-*.parquet``. Names are Parquet
         dictionaries; each file is written under a temporary name and renamed."""
         assert self.out is not None
         t = self.tables
@@ -450,7 +406,6 @@ class NationalRun:
             pq.write_table(table, tmp)
             os.replace(tmp, path)
 
-        bits = np.where(slot >= 0, final[np.maximum(slot, 0)], 0).astype(np.int64)
         who, lst = [], []
         for li in range(len(t.list_ids)):
             on = np.flatnonzero((bits >> li) & 1)
@@ -464,6 +419,7 @@ class NationalRun:
                     "kind": names(sub.kind[who_a], list(KINDS)),
                     "index": pa.array(sub.index[who_a]),
                     "list": names(lst_a, t.list_ids),
+                    "through_representative": pa.array(((via[who_a] >> lst_a) & 1).astype(bool)),
                 }
             ),
         )
@@ -563,13 +519,15 @@ class NationalRun:
         acts = t.actions
         stock = np.cumsum(acc["stock_delta"], axis=2)  # list x (persons, orgs) x day since base
         end = t.start + t.days - 1 - t.base
-        first = t.start - t.base
+        start_m, end_m = acc["members_start"], acc["members_end"]
         lists = {
             lid: {
-                "persons_at_start": int(stock[i, 0, first]),
-                "persons_at_end": int(stock[i, 0, end]),
-                "organisations_at_end": int(stock[i, 1, end]),
+                "persons_at_start": int(start_m[i, 0]),
+                "persons_at_end": int(end_m[i, 0]),
+                "organisations_at_start": int(start_m[i, 1]),
+                "organisations_at_end": int(end_m[i, 1]),
                 "new_listings": int(acc["new_listings"][:, i, :].sum()),
+                "opened_by_own_records_at_end": int(stock[i, 0, end] + stock[i, 1, end]),
             }
             for i, lid in enumerate(t.list_ids)
         }
@@ -580,7 +538,7 @@ class NationalRun:
         for c in t.scenario.compare:
             if c.reporter != "refused" or c.key not in refused:
                 continue
-            scaled = refused[c.key] * c.population / max(residents, 1)
+            scaled = refused[c.key] * c.population / max(residents, 1) * 365 / t.days  # a year, as the model
             compare.append(
                 {
                     "key": c.key,
@@ -652,7 +610,7 @@ class NationalRun:
                     "rail_refused",
                     "new_black_listings",
                     "persons_on_a_black_list",
-                    *[f"on:{lid}" for lid in t.list_ids],
+                    *[f"opened:{lid}" for lid in t.list_ids],
                     "jobs_lost",
                 ]
             )
@@ -669,7 +627,7 @@ class NationalRun:
                         int(att[rail, 3] + acc["retries"][i, rail]) if rail is not None else 0,
                         int(acc["totals"][i, kernel.T_NEW_LISTINGS]),
                         int(black[d]),
-                        *[int(stock[j, 0, d]) for j in range(len(t.list_ids))],
+                        *[int(stock[j, 0, d] + stock[j, 1, d]) for j in range(len(t.list_ids))],
                         int(acc["totals"][i, kernel.T_JOBS_LOST]),
                     ]
                 )

@@ -53,6 +53,8 @@ def _run_part(lo: int, hi: int) -> dict[str, Any]:
 
 #: residents per shard by default: about 0.6 GB of working memory per shard
 SHARD_RESIDENTS = 4_000_000
+#: residents a process is worth: smaller runs use fewer processes
+MIN_PER_PROCESS = 500_000
 #: blocks sampled (from the first) for the population's mean history weight
 HISTORY_SAMPLE_BLOCKS = 1024
 
@@ -457,15 +459,18 @@ class NationalRun:
         path = self.out / "shards" / f"shard-{lo:09d}.npz" if self.out is not None else None
         if path is not None and path.exists():
             with np.load(path) as f:
-                return {k: (int(v) if v.ndim == 0 else v) for k, v in f.items()}
+                return {k: (v.item() if v.ndim == 0 else v) for k, v in f.items()}
         c0 = time.process_time()
+        before = dict(self.timings)
         part = self.run_shard(lo, hi)
         part["cpu_s"] = np.float64(time.process_time() - c0)
+        for k, v in self.timings.items():
+            part[f"seconds_{k}"] = np.float64(v - before[k])
         part["peak_rss_mb"] = np.float64(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.stem + ".partial.npz")
-            np.savez_compressed(tmp, **part)
+            np.savez(tmp, **part)
             os.replace(tmp, path)
         return part
 
@@ -475,15 +480,22 @@ class NationalRun:
         """Every shard (``processes`` at a time, each in its own process), resuming from
         ``DIR/shards`` when given; the summary."""
         t0 = time.perf_counter()
+        # a process costs a fork and a shard's fixed costs: below MIN_PER_PROCESS residents each,
+        # fewer processes are faster
+        processes = max(1, min(processes, -(-self.tables.spec.size // MIN_PER_PROCESS)))
         self.plan = self.plan_for(processes)
+        self._history_means()  # once, before any fork
         acc: dict[str, Any] = {}
         done_residents = 0
         cpu = peak = 0.0
+        seconds = dict.fromkeys(self.timings, 0.0)
 
         def add(part: dict[str, Any]) -> None:
             nonlocal done_residents, cpu, peak
             cpu += float(part.pop("cpu_s", 0.0))
             peak = max(peak, float(part.pop("peak_rss_mb", 0.0)))
+            for k in seconds:
+                seconds[k] += float(part.pop(f"seconds_{k}", 0.0))
             for k, v in part.items():
                 acc[k] = acc[k] + v if k in acc else v
             done_residents += int(part["residents"])
@@ -506,6 +518,7 @@ class NationalRun:
             _RUN = None
         wall = time.perf_counter() - t0
         summary = self.summarise(acc, wall, cpu, peak)
+        summary["timings"] = {k: round(v, 2) for k, v in seconds.items()}  # CPU-side seconds, all processes
         summary["processes"] = processes
         if self.out is not None:
             self._write(summary, acc)

@@ -231,14 +231,17 @@ class NationalRun:
         if ua:  # only those who were under age some day since the earliest record need the day
             young = np.flatnonzero((sub.kind == 0) & (sub.age < ua + (t.start - t.base) // 365 + 2))
             of_age[young] = age_day(sub.birth[young].astype(np.int64), ua)
-        # capacities from the expected counts (per class, then weighted by the class counts)
+        # capacities from the expected counts (per class, then weighted by the class counts; no
+        # matrix product: OpenBLAS's threads would spin on the other core for a while after it)
         per_row = np.bincount(sub.klass, minlength=len(t.tot))[: len(t.tot)]
-        expect = float(per_row @ (1.0 - np.exp(-t.list_rate * t.days * 4.0))) + len(h_subj)
+        expect = float((per_row * (1.0 - np.exp(-t.list_rate * t.days * 4.0))).sum()) + len(h_subj)
         slot_cap = int(expect * 1.5) + 1024
         chilled = [c for c in (t.chill_crit, t.chill_pos) if c >= 0]
-        cand_rate = float(sum(per_row @ _col_rate(t, c) for c in chilled))
+        cand_rate = float(sum((per_row * _col_rate(t, c)).sum() for c in chilled))
         cand_cap = int(cand_rate * t.days * 1.3) + 4096
-        rec_cap = int(float(per_row @ t.tot) * t.days * 1.5) + len(h_subj) + 4096 if self.records else 1
+        rec_cap = (
+            int(float((per_row * t.tot).sum()) * t.days * 1.5) + len(h_subj) + 4096 if self.records else 1
+        )
         while True:
             try:
                 res = kernel.run_shard(

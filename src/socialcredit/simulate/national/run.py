@@ -483,10 +483,12 @@ class NationalRun:
         """Every shard (``processes`` at a time, each in its own process), resuming from
         ``DIR/shards`` when given; the summary."""
         t0 = time.perf_counter()
-        # a process costs a fork and a shard's fixed costs: below MIN_PER_PROCESS residents each,
-        # fewer processes are faster
-        processes = max(1, min(processes, -(-self.tables.spec.size // MIN_PER_PROCESS)))
+        # a process costs a fork and a shard's fixed costs: on the default plan, below
+        # MIN_PER_PROCESS residents each, fewer processes are faster
+        if self.shard_residents is None:
+            processes = min(processes, -(-self.tables.spec.size // MIN_PER_PROCESS))
         self.plan = self.plan_for(processes)
+        processes = max(1, min(processes, len(self.plan)))
         self._history_means()  # once, before any fork
         acc: dict[str, Any] = {}
         done_residents = 0

@@ -312,7 +312,9 @@ def merge(new: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ report
 def _t(s: float) -> str:
-    return f"{s / 60:.1f} min" if s >= 600 else f"{s:.1f} s"
+    if s >= 600:
+        return f"{s / 60:.1f} min"
+    return f"{s:.2f} s" if s < 10 else f"{s:.1f} s"
 
 
 def _wall(r: dict[str, Any]) -> str:

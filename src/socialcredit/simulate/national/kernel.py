@@ -177,34 +177,15 @@ def _bits(sl, day, s_open, s_start, s_term, s_exit, delist, derived_from, dur, b
 
 
 @nb.njit(inline="always", cache=True)
-def _record(
-    s,
-    sl,
-    d,
-    c,
-    src,
-    kind,
-    of_age,
-    s_open,
-    s_start,
-    s_term,
-    s_exit,
-    ent_dur,
-    ent_src_ok,
-    ext_min,
-    ext_total,
-    exit_cat,
-    delist,
-    min_dur,
-    under_age,
-    black,
-    list_kind,
-    dur,
-    base,
-    stock_delta,
-):
+def _record(s, sl, d, c, src, kind, of_age, state, rules, base, stock_delta):
     """Step subject ``s``'s list state machines (slot ``sl``) over one record — the engine's
-    ``lists._run`` for one event. Returns the list of a black listing it opens, or -1."""
+    ``lists._run`` for one event. Returns the list of a black listing it opens, or -1.
+    ``state``: the slots' (open, start, term, exit) arrays; ``rules``: the lists' arrays (see
+    :func:`run_shard`)."""
+    s_open, s_start, s_term, s_exit = state
+    ent_dur, ent_src_ok, ext_min, ext_total, exit_cat, delist, min_dur, under_age, black, list_kind, dur = (
+        rules
+    )
     nl = ent_dur.shape[0]
     new_black = -1
     kd = kind[s]
@@ -390,6 +371,21 @@ def run_shard(
     first = np.zeros(cap, np.uint16)
     hull_lo = np.full(cap, NEVER, np.int32)
     hull_hi = np.full(cap, NEVER, np.int32)
+    state = (s_open, s_start, s_term, s_exit)  # bundled once, never rebound
+    rules = (
+        ent_dur,
+        ent_src_ok,
+        ext_min,
+        ext_total,
+        exit_cat,
+        delist,
+        min_dur,
+        under_age,
+        black,
+        list_kind,
+        dur,
+    )
+    hull = (hull_lo, hull_hi)
     n_slots = 0
     # a subject's own feedback state (reset per subject)
     det_until = np.zeros(n_cat, np.int32)
@@ -445,7 +441,7 @@ def run_shard(
                 n_slots += 1
                 slot[s] = sl
             if sl >= 0:
-                _record(
+                _list_step(
                     s,
                     sl,
                     h_day[h],
@@ -453,33 +449,15 @@ def run_shard(
                     h_src[h],
                     kind,
                     of_age,
-                    s_open,
-                    s_start,
-                    s_term,
-                    s_exit,
-                    ent_dur,
-                    ent_src_ok,
-                    ext_min,
-                    ext_total,
-                    exit_cat,
-                    delist,
-                    min_dur,
-                    under_age,
-                    black,
-                    list_kind,
-                    dur,
+                    state,
+                    rules,
                     base,
                     stock_delta,
+                    county,
+                    black_delta,
+                    hull,
                 )
-                if kd == 0:
-                    lo, hi = _hull(sl, s_open, s_start, s_term, s_exit, black, delist, dur, base)
-                    _move_hull(black_delta, county[s], lo, hi, base, sl, hull_lo, hull_hi)
-            e = effect[c]
-            if e != 0 and case_step[kd]:
-                if e == 1 and row % 2 == 0:
-                    row += 1
-                elif e == 2 and row % 2 == 1:
-                    row -= 1
+            row = _case(row, effect[c], case_step[kd])
         # -------- the run
         u = uniform(ks, ctr)
         ctr += np.uint64(1)
@@ -621,7 +599,7 @@ def run_shard(
                     n_slots += 1
                     slot[s] = sl
                 if sl >= 0:
-                    newl = _record(
+                    newl = _list_step(
                         s,
                         sl,
                         day,
@@ -629,27 +607,14 @@ def run_shard(
                         src,
                         kind,
                         of_age,
-                        s_open,
-                        s_start,
-                        s_term,
-                        s_exit,
-                        ent_dur,
-                        ent_src_ok,
-                        ext_min,
-                        ext_total,
-                        exit_cat,
-                        delist,
-                        min_dur,
-                        under_age,
-                        black,
-                        list_kind,
-                        dur,
+                        state,
+                        rules,
                         base,
                         stock_delta,
+                        county,
+                        black_delta,
+                        hull,
                     )
-                    if kd == 0:
-                        lo, hi = _hull(sl, s_open, s_start, s_term, s_exit, black, delist, dur, base)
-                        _move_hull(black_delta, county[s], lo, hi, base, sl, hull_lo, hull_hi)
                     if newl >= 0:
                         new_list_day[di, newl, min(int(kd), 1)] += 1
                         totals[di, T_NEW_LISTINGS] += 1
@@ -683,14 +648,10 @@ def run_shard(
                         ):
                             inbox[1 - cur_box, n_next_in] = di + 1
                             n_next_in += 1
-                e = effect[c]
-                if e != 0 and case_step[kd]:
-                    if e == 1 and row % 2 == 0:
-                        row += 1
-                        rates_changed = True
-                    elif e == 2 and row % 2 == 1:
-                        row -= 1
-                        rates_changed = True
+                new_row = _case(row, effect[c], case_step[kd])
+                if new_row != row:
+                    row = new_row
+                    rates_changed = True
             # today's evaluation, when today is an evaluation day
             if sl >= 0 and p_done < n_ev and evals[p_done] == di:
                 b = _bits(
@@ -869,3 +830,27 @@ def _move_hull(black_delta, cty, lo, hi, base, sl, hull_lo, hull_hi):
     if lo < NEVER:
         black_delta[cty, min(lo - base, span)] += 1
         black_delta[cty, min(hi - base, span) if hi < NEVER else span] -= 1
+
+
+@nb.njit(inline="always", cache=True)
+def _list_step(s, sl, d, c, src, kind, of_age, state, rules, base, stock_delta, county, black_delta, hull):
+    """One record through subject ``s``'s lists (:func:`_record`), and, for a person, their
+    black-listed span in the county's count (chilling). Returns a new black listing's list or -1."""
+    newl = _record(s, sl, d, c, src, kind, of_age, state, rules, base, stock_delta)
+    if kind[s] == 0:
+        s_open, s_start, s_term, s_exit = state
+        black, delist, dur = rules[8], rules[5], rules[10]
+        lo, hi = _hull(sl, s_open, s_start, s_term, s_exit, black, delist, dur, base)
+        _move_hull(black_delta, county[s], lo, hi, base, sl, hull[0], hull[1])
+    return newl
+
+
+@nb.njit(inline="always", cache=True)
+def _case(row, e, has_case):
+    """The rate row after a record's effect: open (1) or close (2) an enforcement case (the
+    case factor is the class's last digit)."""
+    if has_case and e == 1 and row % 2 == 0:
+        return row + 1
+    if has_case and e == 2 and row % 2 == 1:
+        return row - 1
+    return row

@@ -304,6 +304,21 @@ def test_non_utf8_bytes_in_csv_reject_only_their_row(ledger, tiny, tmp_path) -> 
     assert [(r.line, r.reason) for r in report.rejects] == [(2, "malformed")]
 
 
+def test_a_malformed_row_that_is_not_utf8_rejects_only_itself(ledger, tiny, tmp_path) -> None:
+    """pyarrow cannot hand such a row to the invalid-row handler (it decodes its text first), so
+    the file takes the row-by-row path: the good rows are stored, the bad one is a reject."""
+    path = write_csv(
+        tmp_path / "x.csv", tiny.records(4), ["id", "subject", "category", "occurred_at", "source"]
+    )
+    lines = path.read_bytes().split(b"\r\n")
+    lines[2] = lines[2].replace(b"t-000001", b"t-00000\xff") + b",an extra cell"
+    path.write_bytes(b"\r\n".join(lines))
+    report = ingest_files(ledger, [path], now=NOW)
+    assert report.accepted == 3
+    assert [(r.line, r.reason) for r in report.rejects] == [(2, "malformed")]
+    assert "wrong number of cells" in report.rejects[0].message
+
+
 @pytest.mark.parametrize("name", ["empty.jsonl", "empty.csv", "blank.jsonl"])
 def test_an_empty_text_file_ingests_nothing(ledger, tmp_path, name) -> None:
     path = tmp_path / name

@@ -11,6 +11,7 @@ counted; a quoted value spanning lines counts as one row) and Parquet.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -266,12 +267,85 @@ def _to_text(table: pa.Table, lines: list[int], name: str) -> tuple[pa.Table, li
     return table, [lines[i] for i in good], rejects
 
 
+def _all_utf8(path: Path) -> bool:
+    """Whether the whole file is UTF-8 text (read in 1 MiB chunks)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _csv_checked(path: Path, header: list[str], batch_size: int) -> Iterator[Batch]:
+    """A CSV file with bytes that are not UTF-8, row by row with Python's csv module (the bytes
+    kept as they are through ``surrogateescape``): what the fast path gives for every row it can
+    read, and a reject for each row it cannot — rows with bytes that are not UTF-8, rows with
+    the wrong number of cells, rows the csv module refuses (a NUL byte)."""
+    name = str(path)
+    names = [h.strip() for h in header]
+    csv.field_size_limit(2**31 - 1)  # a 10 MB line is a reject downstream, not a crash here
+    number = read = 0
+    lines: list[int] = []
+    cells: list[list[bytes | None]] = [[] for _ in names]
+    rejects: list[Reject] = []
+
+    def batch() -> Batch:
+        nonlocal lines, cells, rejects, read
+        table = pa.Table.from_arrays([pa.array(c, pa.binary()) for c in cells], names=names)
+        table, good, bad_text = _to_text(table, lines, name)
+        read += table.num_rows
+        out = Batch(name, good, table=table, rejects=rejects + bad_text, position=read)
+        lines, cells, rejects = [], [[] for _ in names], []
+        return out
+
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        rows = csv.reader(fh)
+        try:
+            next(rows)  # the header
+        except (StopIteration, csv.Error):
+            return
+        while True:
+            try:
+                fields = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                number += 1
+                rejects.append(Reject(name, number, None, "malformed", f"unreadable CSV row: {exc}", ""))
+                continue
+            if not fields:
+                continue  # an empty line, skipped as the fast path skips it
+            number += 1
+            if len(fields) != len(names):
+                raw = ",".join(fields).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                rejects.append(
+                    Reject(name, number, None, "malformed", "wrong number of cells for the header", raw)
+                )
+            else:
+                lines.append(number)
+                for col, v in zip(cells, fields, strict=True):
+                    col.append(v.encode("utf-8", "surrogateescape") if v != "" else None)
+            if len(lines) + len(rejects) >= max(batch_size, 1):
+                yield batch()
+    if lines or rejects:
+        yield batch()
+
+
 def _csv(path: Path, batch_size: int) -> Iterator[Batch]:
     name = str(path)
     if path.stat().st_size == 0:
         return
     header = _csv_header(path)  # as written (pyarrow matches column types by these names)
     if not any(h.strip() for h in header):
+        return
+    if not _all_utf8(path):
+        # pyarrow decodes a malformed row's text before handing it over, and a row that is
+        # both malformed and not UTF-8 would fail the whole file: such files take the slow path
+        yield from _csv_checked(path, header, batch_size)
         return
     invalid: dict[int, str] = {}
 

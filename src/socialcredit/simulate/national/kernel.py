@@ -158,8 +158,10 @@ def alias_tables(rates):
 
 
 @nb.njit(inline="always", cache=True)
-def _bits(sl, day, s_open, s_start, s_term, s_exit, delist, derived_from, dur, base):
+def _bits(sl, day, state, rules, derived_from, base):
     """The lists slot ``sl`` is on as the engine evaluates on ``day`` (one bit per list)."""
+    s_open, s_start, s_term, s_exit = state
+    delist, dur = rules[5], rules[10]
     nl = s_open.shape[1]
     b = 0
     for li in range(nl):
@@ -245,9 +247,11 @@ def _record(s, sl, d, c, src, kind, of_age, state, rules, base, stock_delta):
 
 
 @nb.njit(inline="always", cache=True)
-def _hull(sl, s_open, s_start, s_term, s_exit, black, delist, dur, base):
+def _hull(sl, state, rules, base):
     """The first start and last end of slot ``sl``'s black listings (chilling counts a person
     once while on any black list)."""
+    s_open, s_start, s_term, s_exit = state
+    black, delist, dur = rules[8], rules[5], rules[10]
     lo, hi = NEVER, np.int32(0)
     for li in range(s_open.shape[1]):
         if black[li] and s_open[sl, li]:
@@ -258,8 +262,7 @@ def _hull(sl, s_open, s_start, s_term, s_exit, black, delist, dur, base):
 
 @nb.njit(cache=True)
 def run_shard(
-    # subjects (organisations first in `order`: persons read the organisations they represent)
-    order,
+    # subjects, in run order (organisations first: persons read the organisations they represent)
     gkey,
     kind,
     klass,
@@ -410,8 +413,7 @@ def run_shard(
     for s in range(n):
         if kind[s] == 0:
             persons_in[county[s]] += 1
-    for oi in range(n):
-        s = order[oi]
+    for s in range(n):
         kd = kind[s]
         g = gkey[s]
         ks = fold(k_event, g)
@@ -472,23 +474,10 @@ def run_shard(
             # organisation (representatives read them), the latest for everyone else
             if sl >= 0 and p_done < n_ev and evals[p_done] < di:
                 if p_done == 0:  # the standing on the first evaluation day (reported)
-                    first[sl] = _bits(
-                        sl, start + evals[0], s_open, s_start, s_term, s_exit, delist, derived_from, dur, base
-                    )
+                    first[sl] = _bits(sl, start + evals[0], state, rules, derived_from, base)
                 if kd == 1:
                     while p_done < n_ev and evals[p_done] < di:
-                        pub[sl, p_done] = _bits(
-                            sl,
-                            start + evals[p_done],
-                            s_open,
-                            s_start,
-                            s_term,
-                            s_exit,
-                            delist,
-                            derived_from,
-                            dur,
-                            base,
-                        )
+                        pub[sl, p_done] = _bits(sl, start + evals[p_done], state, rules, derived_from, base)
                         p_done += 1
                     mine_p = p_done - 1
                     mine_bits = pub[sl, mine_p]
@@ -496,18 +485,7 @@ def run_shard(
                     while p_done < n_ev and evals[p_done] < di:
                         p_done += 1
                     mine_p = p_done - 1
-                    mine_bits = _bits(
-                        sl,
-                        start + evals[mine_p],
-                        s_open,
-                        s_start,
-                        s_term,
-                        s_exit,
-                        delist,
-                        derived_from,
-                        dur,
-                        base,
-                    )
+                    mine_bits = _bits(sl, start + evals[mine_p], state, rules, derived_from, base)
             day = start + di
             month = month_of_day[di]
             n_att = 0
@@ -654,18 +632,7 @@ def run_shard(
                     rates_changed = True
             # today's evaluation, when today is an evaluation day
             if sl >= 0 and p_done < n_ev and evals[p_done] == di:
-                b = _bits(
-                    sl,
-                    start + evals[p_done],
-                    s_open,
-                    s_start,
-                    s_term,
-                    s_exit,
-                    delist,
-                    derived_from,
-                    dur,
-                    base,
-                )
+                b = _bits(sl, start + evals[p_done], state, rules, derived_from, base)
                 if kd == 1:
                     pub[sl, p_done] = b
                 if p_done == 0:
@@ -726,18 +693,12 @@ def run_shard(
                 ctr += np.uint64(1)
                 nd = di + 1 + _skip(u, inv_tot[row])
         while sl >= 0 and kd == 1 and p_done < n_ev:
-            pub[sl, p_done] = _bits(
-                sl, start + evals[p_done], s_open, s_start, s_term, s_exit, delist, derived_from, dur, base
-            )
+            pub[sl, p_done] = _bits(sl, start + evals[p_done], state, rules, derived_from, base)
             p_done += 1
         if sl >= 0 and p_done == 0:  # nothing happened since the first evaluation day
-            first[sl] = _bits(
-                sl, start + evals[0], s_open, s_start, s_term, s_exit, delist, derived_from, dur, base
-            )
+            first[sl] = _bits(sl, start + evals[0], state, rules, derived_from, base)
         if sl >= 0:  # the lists as the last evaluation day says (tests compare with the engine)
-            final[sl] = _bits(
-                sl, start + evals[n_ev - 1], s_open, s_start, s_term, s_exit, delist, derived_from, dur, base
-            )
+            final[sl] = _bits(sl, start + evals[n_ev - 1], state, rules, derived_from, base)
         if touched_det:
             det_until[:] = 0
         if touched_avo:
@@ -838,9 +799,7 @@ def _list_step(s, sl, d, c, src, kind, of_age, state, rules, base, stock_delta, 
     black-listed span in the county's count (chilling). Returns a new black listing's list or -1."""
     newl = _record(s, sl, d, c, src, kind, of_age, state, rules, base, stock_delta)
     if kind[s] == 0:
-        s_open, s_start, s_term, s_exit = state
-        black, delist, dur = rules[8], rules[5], rules[10]
-        lo, hi = _hull(sl, s_open, s_start, s_term, s_exit, black, delist, dur, base)
+        lo, hi = _hull(sl, state, rules, base)
         _move_hull(black_delta, county[s], lo, hi, base, sl, hull[0], hull[1])
     return newl
 

@@ -178,8 +178,7 @@ class NationalRun:
             z = np.zeros(0, np.int64)
             return z, z, z, z
         s, d, c, src = (np.concatenate(x).astype(np.int64) for x in zip(*parts, strict=True))
-        o = np.lexsort((s, d))
-        return s[o], d[o], c[o], src[o]
+        return s, d, c, src  # sorted by subject and day once the shard is in run order
 
     # -- one shard -------------------------------------------------------------------------------
     def run_shard(self, lo: int, hi: int) -> dict[str, Any]:
@@ -217,13 +216,9 @@ class NationalRun:
         o = np.argsort(reps, kind="stable")
         rep_org = orgs[o].astype(np.int32)
         rep_ptr = np.concatenate([[0], np.cumsum(np.bincount(reps, minlength=n))]).astype(np.int64)
-        order = np.arange(n, dtype=np.int64)
         h_ptr = np.concatenate([[0], np.cumsum(np.bincount(h_subj, minlength=n))]).astype(np.int64)
         keys = np.array(
-            [
-                rng.key(t.scenario.seed, f"streamed/{name}")
-                for name in ("event", "feedback", "retry", "chill")
-            ],
+            [rng.key(t.scenario.seed, f"streamed/{name}") for name in ("event", "feedback", "retry")],
             np.uint64,
         )
         ua = int(t.under_age.max())
@@ -245,7 +240,6 @@ class NationalRun:
         while True:
             try:
                 res = kernel.run_shard(
-                    order,
                     gkey,
                     sub.kind,
                     np.asarray(sub.klass, np.int32),

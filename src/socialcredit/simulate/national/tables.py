@@ -31,7 +31,6 @@ from socialcredit.simulate.scenario import Scenario
 from socialcredit.simulate.store import day_number
 from socialcredit.society import rng
 from socialcredit.society.behaviour import KINDS, BehaviourModel, coverage_table
-from socialcredit.society.parameters import load_parameters, with_overrides
 from socialcredit.society.population import COMMUTES, PopulationSpec, generate_population
 from socialcredit.society.rates import ONE, load_behaviour
 from socialcredit.vocabulary import vocabulary
@@ -493,8 +492,3 @@ def draw_history(
     srcs = tables.meta.cat_sources[h["category"]]
     src = srcs[np.minimum((rng.uniform(key, ks, 2) * len(srcs)).astype(int), len(srcs) - 1)]
     return chosen, day, src.astype(np.int64)
-
-
-def population_params(scenario: Scenario) -> Any:
-    """The scenario's population parameters (for documentation of the run)."""
-    return with_overrides(load_parameters("population"), scenario.population.parameters, where=scenario.name)
